@@ -1,0 +1,44 @@
+"""querygpt-jupyter: ask a database a question from Jupyter; get reviewable SQL, a DataFrame and
+a chart. Importing this package is cheap: everything heavy loads on first use."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["ask", "run_sql", "schema", "Answer", "load_ipython_extension", "unload_ipython_extension", "__version__"]
+
+
+def ask(question, db=None, model=None, **options):
+    from .api import ask as _ask
+
+    return _ask(question, db=db, model=model, **options)
+
+
+def run_sql(sql, db=None, **options):
+    from .api import run_sql as _run_sql
+
+    return _run_sql(sql, db=db, **options)
+
+
+def schema(db=None, **options):
+    from .api import schema as _schema
+
+    return _schema(db=db, **options)
+
+
+def load_ipython_extension(ipython) -> None:
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .magics import unload
+
+    unload(ipython)
+
+
+def __getattr__(name):
+    if name == "Answer":
+        from .answer import Answer
+
+        return Answer
+    raise AttributeError(f"module 'querygpt_jupyter' has no attribute {name!r}")

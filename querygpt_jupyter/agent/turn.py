@@ -1,0 +1,183 @@
+"""One turn: question → context → plan → guard → execute → chart. This is where a question
+becomes SQL; every stage reports through the event stream and fills `Answer.timings`."""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from .. import errors
+from ..answer import Answer
+from ..events import Event, Listener, ignore
+
+if TYPE_CHECKING:
+    from ..config import Ask
+    from ..connections.base import Adapter
+
+log = logging.getLogger("querygpt")
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    model: str
+    max_rows: int
+    timeout_s: float
+    allowed_paths: tuple[str, ...]
+    chart: bool = True
+    max_chart_rows: int = 5_000
+    explain: bool = True
+    api_base: str = ""
+
+    @classmethod
+    def from_config(cls, cfg: "Ask") -> "TurnOptions":
+        return cls(
+            model=cfg.model, max_rows=cfg.max_rows, timeout_s=cfg.timeout_s,
+            allowed_paths=cfg.resolved_allowed_paths(), chart=cfg.chart,
+            max_chart_rows=cfg.max_chart_rows, explain=cfg.explain, api_base=cfg.api_base,
+        )
+
+
+class _Turn:
+    """Bookkeeping shared by both kinds of turn: events, stage timings, error capture."""
+
+    def __init__(self, answer: Answer, listener: Listener):
+        self.answer = answer
+        self.listener = listener
+        self.started = time.perf_counter()
+
+    def emit(self, stage: str, message: str, **data) -> None:
+        event = Event(stage, message, data, (time.perf_counter() - self.started) * 1000)
+        try:
+            self.listener(event)
+        except Exception:  # a broken renderer must not break the turn
+            log.exception("querygpt: an event listener failed on %s", stage)
+
+    @contextmanager
+    def stage(self, name: str, message: str, **data) -> Iterator[None]:
+        self.emit(name, message, **data)
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.answer.timings[name] = self.answer.timings.get(name, 0.0) + (time.perf_counter() - began) * 1000
+
+    def finish(self) -> Answer:
+        self.answer.timings["total"] = (time.perf_counter() - self.started) * 1000
+        if self.answer.error is None:
+            self.emit("done", _done_message(self.answer), row_count=self.answer.row_count, truncated=self.answer.truncated)
+        else:
+            self.emit("error", str(self.answer.error), code=self.answer.error.code)
+        return self.answer
+
+    @contextmanager
+    def capture(self) -> Iterator[None]:
+        try:
+            yield
+        except errors.QueryGPTError as error:
+            self.answer.error = error
+        except KeyboardInterrupt:
+            self.answer.error = errors.QueryCancelled("The question was stopped (interrupted).")
+        except Exception as exc:  # a bug of ours: keep the traceback in the log, show one line
+            log.exception("querygpt: unexpected failure")
+            self.answer.error = errors.AgentFailure(
+                f"querygpt failed unexpectedly: {type(exc).__name__}: {exc}",
+                hint="This is a bug; the full traceback is in the log (logging.getLogger('querygpt')).",
+            )
+
+
+def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore) -> Answer:
+    """Answer a question in plain language on one connection."""
+    from ..connections.introspect import introspect
+
+    answer = Answer(question=question, dialect=adapter.dialect, model=options.model, connection=adapter.label)
+    turn = _Turn(answer, listener)
+    with turn.capture():
+        if not question or not question.strip():
+            raise errors.UsageError("The question is empty.", hint="Write a question, e.g. `%ask How many cars per origin?`.")
+        turn.emit("analyzing", "Reading the question…", question=question)
+        with turn.stage("schema", "Looking at the tables…"):
+            catalog = introspect(adapter)
+            answer.fingerprint = catalog.fingerprint
+        with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
+            planner = _planner_for(options)
+            plan = planner.plan(question, catalog, _probe_for(adapter, options))
+        answer.sql = plan.sql
+        answer.explanation = plan.explanation if options.explain else ""
+        _check_run_chart(turn, plan.sql, adapter, options, question, plan.chart_hint)
+    return turn.finish()
+
+
+def sql_turn(sql: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore,
+             question: str | None = None, chart_hint: str | None = None) -> Answer:
+    """Run SQL the user (or a recorded turn) gives, through the same guard and executor."""
+    answer = Answer(question=question, sql=sql, dialect=adapter.dialect, model=None, connection=adapter.label)
+    turn = _Turn(answer, listener)
+    with turn.capture():
+        if not sql or not sql.strip():
+            raise errors.UsageError("The SQL is empty.")
+        _check_run_chart(turn, sql, adapter, options, question or "", chart_hint)
+    return turn.finish()
+
+
+def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,
+                     chart_hint: str | None) -> None:
+    from ..sql import guard
+    from ..sql.execute import run_query
+
+    answer = turn.answer
+    with turn.stage("validating", "Checking the SQL is a read-only query…", sql=sql):
+        checked = guard.check(sql, guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths))
+    with turn.stage("executing", "Running the query…"):
+        result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s)
+    answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
+    if options.chart and len(result.df) and chart_hint != "none":
+        with turn.stage("charting", "Choosing a chart…"):
+            _chart(answer, question, chart_hint, options)
+
+
+def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
+    from ..charts.choose import choose_chart, prepare_data
+    from ..charts.render import build_chart, chart_spec
+
+    choice = choose_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows)
+    if choice is None:
+        return
+    data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
+    chart = build_chart(choice, data)
+    answer.chart_spec = chart_spec(chart)
+    answer.chart_note = choice.note
+    answer.chart_description = _describe_chart(choice, len(data))
+
+
+def _describe_chart(choice, n: int) -> str:
+    kind = {"line": "Line chart", "bar": "Bar chart", "arc": "Pie chart", "point": "Scatter plot"}.get(choice.mark, "Chart")
+    if choice.mark == "arc":
+        return f"{kind} of {choice.y} by {choice.color} ({n} slices)"
+    return f"{kind} of {choice.y} by {choice.x} ({n} {'bars' if choice.mark == 'bar' else 'points'})"
+
+
+def _planner_for(options: TurnOptions):
+    from ..config import OFFLINE_MODEL
+
+    if options.model == OFFLINE_MODEL:
+        from .offline import OfflinePlanner
+
+        return OfflinePlanner()
+    raise errors.ModelUnavailable(
+        f"The model {options.model!r} cannot be reached from this build.",
+        hint="Use the built-in planner with --model querygpt/offline (model-backed answers need a configured LiteLLM model).",
+    )
+
+
+def _probe_for(adapter: "Adapter", options: TurnOptions):
+    from ..sql.execute import run_blocking
+    from .offline import make_probe
+
+    return make_probe(lambda sql: run_blocking(adapter, sql, options.timeout_s), adapter.dialect)
+
+
+def _done_message(answer: Answer) -> str:
+    rows = f"{answer.row_count:,} row{'s' if answer.row_count != 1 else ''}"
+    return f"Done: {rows}{' (truncated)' if answer.truncated else ''}."

@@ -1,0 +1,80 @@
+"""`Answer`: what one turn (or one `run_sql`) produced. `to_dict()` is the `--json` contract."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .errors import QueryGPTError
+
+
+@dataclass
+class Answer:
+    question: str | None
+    sql: str | None = None
+    dialect: str | None = None
+    df: "pd.DataFrame | None" = None
+    truncated: bool = False
+    explanation: str = ""
+    error: "QueryGPTError | None" = None
+    model: str | None = None
+    usage: dict[str, Any] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
+    timings: dict[str, float] = field(default_factory=dict)   # stage -> ms
+    chart_spec: dict | None = None     # Vega-Lite, data inlined
+    chart_note: str | None = None      # said when the chart shows reduced data
+    chart_description: str | None = None
+    connection: str | None = None      # label without secrets
+    fingerprint: str | None = None
+    executed_sql: str | None = None    # with the row cap, as it ran
+    attempts: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def row_count(self) -> int:
+        return 0 if self.df is None else len(self.df)
+
+    @property
+    def chart(self):
+        """The chart as an Altair object (built lazily from the spec: Altair is slow to import)."""
+        if self.chart_spec is None:
+            return None
+        import altair as alt
+
+        return alt.Chart.from_dict(self.chart_spec, validate=False)
+
+    def to_dict(self) -> dict:
+        columns: list[str] = [] if self.df is None else [str(c) for c in self.df.columns]
+        rows = [] if self.df is None or not len(self.df) else json.loads(
+            self.df.to_json(orient="values", date_format="iso", default_handler=str)
+        )
+        return {
+            "question": self.question,
+            "sql": self.sql,
+            "dialect": self.dialect,
+            "columns": columns,
+            "rows": rows,
+            "row_count": self.row_count,
+            "truncated": self.truncated,
+            "chart": self.chart_spec,
+            "explanation": self.explanation,
+            "model": self.model,
+            "usage": dict(self.usage),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+            "error": None if self.error is None else self.error.to_dict(),
+        }
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .display import answer_mimebundle
+
+        return answer_mimebundle(self)
+
+    def __repr__(self) -> str:
+        if self.error is not None:
+            return f"<Answer error={self.error.code}: {self.error}>"
+        return f"<Answer {self.row_count} rows{' (truncated)' if self.truncated else ''}: {self.sql!r}>"

@@ -1,0 +1,68 @@
+"""The library API every shell is built on: `ask()` and `run_sql()` return an `Answer`; failures
+are in `Answer.error`, never raised (only misuse of the API itself raises `UsageError`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import errors
+from .answer import Answer
+from .events import Listener, ignore
+
+
+def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Listener = ignore, **options) -> Answer:
+    """Ask `db` (URL, path, connection object, DataFrame or "demo"; default: the notebook's current
+    connection, else the demo database) a question in plain language."""
+    from .agent.turn import TurnOptions, ask_turn
+
+    cfg = _config(model=model, **options)
+    adapter, failed = _open(db, cfg, question=question, model=cfg.model)
+    if failed:
+        return failed
+    return ask_turn(question, adapter, TurnOptions.from_config(cfg), on_event)
+
+
+def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: str | None = None, **options) -> Answer:
+    """Run SQL through the same guard and executor as `ask()`, with no model."""
+    from .agent.turn import TurnOptions, sql_turn
+
+    cfg = _config(**options)
+    adapter, failed = _open(db, cfg, question=question, sql=sql)
+    if failed:
+        return failed
+    return sql_turn(sql, adapter, TurnOptions.from_config(cfg), on_event, question=question)
+
+
+def schema(db: Any = None, **options):
+    """The catalogue of `db` (what `%ask tables` and `querygpt schema` show)."""
+    from .connections.introspect import introspect
+
+    cfg = _config(**options)
+    adapter = _session_or_open(db, cfg)
+    return introspect(adapter)
+
+
+def _config(**overrides):
+    from .config import make_config
+    from .session import current_session
+
+    session = current_session()
+    return make_config(session.config if session else None, **overrides)
+
+
+def _session_or_open(db: Any, cfg):
+    from .connections.resolve import open_connection
+    from .session import current_session
+
+    session = current_session()
+    if db is None and session is not None:
+        return session.adapter()
+    return open_connection(db, cfg.resolved_allowed_paths())
+
+
+def _open(db: Any, cfg, **answer_fields):
+    try:
+        return _session_or_open(db, cfg), None
+    except errors.QueryGPTError as error:
+        if isinstance(error, errors.UsageError):
+            raise
+        return None, Answer(error=error, **answer_fields)

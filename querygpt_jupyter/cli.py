@@ -1,0 +1,145 @@
+"""The `querygpt` command: a thin shell over the library API (`ask`, `run_sql`, `schema`).
+
+Exit status: 0 answered; 2 usage error; 3 refused by the guard; 4 database error or timeout;
+5 the model failed or is unavailable."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from . import __version__, errors
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="querygpt", description="Ask a database questions in plain language.")
+    parser.add_argument("--version", action="version", version=f"querygpt-jupyter {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo-db", help="Write the demo DuckDB database (vega_datasets) to PATH.")
+    demo.add_argument("path", metavar="PATH")
+
+    def add_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default="demo",
+                       help="SQLAlchemy URL, .duckdb/.db/.sqlite path, or 'demo' (the default).")
+        p.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def add_run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--max-rows", type=int, help="Row cap (default 10000).")
+        p.add_argument("--timeout", type=float, help="Seconds before the query is cancelled (default 60).")
+        p.add_argument("--no-chart", action="store_true", help="Do not choose a chart.")
+        p.add_argument("--allow-path", action="append", default=None,
+                       help="Directory queries may read files from (repeatable; default: the working directory).")
+
+    ask = commands.add_parser("ask", help="Ask a question in plain language.")
+    ask.add_argument("question", metavar="QUESTION")
+    add_db(ask)
+    ask.add_argument("--model", help="LiteLLM model string or querygpt/offline (default).")
+    ask.add_argument("--api-base", help="Base URL of an OpenAI-compatible server.")
+    add_run_options(ask)
+
+    sql = commands.add_parser("sql", help="Run SQL through the same guard and executor (no model).")
+    sql.add_argument("sql", metavar="SQL")
+    add_db(sql)
+    add_run_options(sql)
+
+    schema = commands.add_parser("schema", help="Show the tables, columns and keys querygpt sees.")
+    add_db(schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except errors.QueryGPTError as error:
+        _print_error(error, as_json=getattr(args, "json", False), question=getattr(args, "question", None))
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+def _demo_db(args) -> int:
+    from .connections.demo import build_demo_db
+
+    path = build_demo_db(args.path)
+    print(f"Wrote the demo database to {path}", file=sys.stderr)
+    return 0
+
+
+def _ask(args) -> int:
+    from .api import ask
+
+    answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, on_event=_stderr_progress(args),
+                 **_run_options(args))
+    return _print_answer(answer, args.json)
+
+
+def _sql(args) -> int:
+    from .api import run_sql
+
+    answer = run_sql(args.sql, db=args.db, **_run_options(args))
+    return _print_answer(answer, args.json)
+
+
+def _schema(args) -> int:
+    from .api import schema
+    from .schema_view import catalog_text
+
+    catalog = schema(db=args.db)
+    print(json.dumps(catalog.to_dict(), indent=1) if args.json else catalog_text(catalog))
+    return 0
+
+
+def _run_options(args) -> dict:
+    return {
+        "max_rows": args.max_rows,
+        "timeout_s": args.timeout,
+        "chart": False if args.no_chart else None,
+        "allowed_paths": args.allow_path,
+    }
+
+
+def _stderr_progress(args):
+    if args.json or not sys.stderr.isatty():
+        from .events import ignore
+
+        return ignore
+
+    def show(event) -> None:
+        print(f"\r\033[2K{event.message}", end="" if event.stage not in ("done", "error") else "\n",
+              file=sys.stderr, flush=True)
+
+    return show
+
+
+def _print_answer(answer, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(answer.to_dict(), default=str))
+    elif answer.error is not None:
+        _print_error(answer.error, as_json=False)
+    else:
+        from .display import answer_text
+
+        print(answer_text(answer))
+        if answer.chart_description:
+            print(f"[{answer.chart_description}{'; ' + answer.chart_note if answer.chart_note else ''}]")
+    return 0 if answer.error is None else answer.error.exit_status
+
+
+def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | None = None) -> None:
+    if as_json:
+        from .answer import Answer
+
+        print(json.dumps(Answer(question=question, error=error).to_dict()))
+    else:
+        print(f"{error.code}: {error}", file=sys.stderr)
+
+
+_COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

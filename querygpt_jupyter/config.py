@@ -1,0 +1,61 @@
+"""All user-tunable options in one traitlets Configurable.
+
+`%config Ask.max_rows = 500` in a notebook, `c.Ask.model = "..."` in an IPython profile, keyword
+arguments to `ask()` and CLI flags all land here, so there is one place that lists every knob.
+"""
+from __future__ import annotations
+
+import os
+
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+OFFLINE_MODEL = "querygpt/offline"
+
+
+class Ask(Configurable):
+    """Options of querygpt-jupyter (the `%ask` magics, `ask()`, the CLI and the sidebar)."""
+
+    model = Unicode(
+        OFFLINE_MODEL,
+        help="LiteLLM model string (openai/gpt-4o-mini, ollama/llama3, ...) or querygpt/offline.",
+    ).tag(config=True)
+    api_base = Unicode("", help="Base URL of an OpenAI-compatible server (vLLM, LM Studio, Ollama).").tag(config=True)
+    max_rows = Int(10_000, min=1, help="Row cap added to every query; `truncated` says when it cut.").tag(config=True)
+    timeout_s = Float(60.0, min=0.01, help="Seconds a query may run before it is cancelled (QUERY_TIMEOUT).").tag(config=True)
+    view = CaselessStrEnum(
+        ["user", "developer"], default_value="user",
+        help="user: answer first, SQL folded. developer: timings per stage, model, prompt size, retries.",
+    ).tag(config=True)
+    chart = Bool(True, help="Draw a chart when the result's shape suits one.").tag(config=True)
+    explain = Bool(True, help="Show a one-sentence answer grounded in the returned rows.").tag(config=True)
+    allowed_paths = List(
+        Unicode(), default_value=[],
+        help="Directories that queries may read files from (read_csv, parquet...). Empty: the working directory.",
+    ).tag(config=True)
+    insert_cell = Bool(True, help="After %%ask, insert a new cell below with the reproducible code.").tag(config=True)
+    max_chart_rows = Int(5_000, min=10, help="Most rows sent to Vega-Lite; larger results are aggregated or sampled.").tag(config=True)
+
+    def resolved_allowed_paths(self) -> tuple[str, ...]:
+        paths = self.allowed_paths or [os.getcwd()]
+        return tuple(os.path.realpath(os.path.expanduser(p)) for p in paths)
+
+
+def make_config(base: Ask | None = None, **overrides) -> Ask:
+    """A copy of `base` (or of the defaults) with `overrides` applied; unknown names are an error."""
+    from .errors import UsageError
+
+    cfg = Ask()
+    if base is not None:
+        for name in base.trait_names(config=True):
+            setattr(cfg, name, getattr(base, name))
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if not cfg.has_trait(name) or not cfg.trait_metadata(name, "config"):
+            raise UsageError(f"Unknown option {name!r}.", hint=f"Known options: {', '.join(sorted(cfg.trait_names(config=True)))}.")
+        try:
+            setattr(cfg, name, value)
+        except Exception as exc:  # traitlets.TraitError: show it as a usage error
+            raise UsageError(f"Bad value for {name}: {value!r}.", hint=str(exc).splitlines()[0]) from None
+    return cfg

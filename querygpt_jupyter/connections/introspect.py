@@ -1,0 +1,96 @@
+"""Build the catalogue of a connection: tables, columns, keys, row counts and sample values of
+low-cardinality text columns, cached by the schema's fingerprint (memory and disk)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from .. import errors
+from ..paths import data_home
+from .catalog import Catalog, Table, fingerprint_of
+
+if TYPE_CHECKING:
+    from .base import Adapter
+
+SAMPLE_MAX_DISTINCT = 30   # a text column with at most this many values is "low-cardinality"
+SAMPLES_PER_COLUMN = 10
+QUERY_TIMEOUT_S = 10.0
+
+_memory: dict[tuple[str, str], Catalog] = {}
+
+
+def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
+    tables = adapter.schema()
+    fingerprint = fingerprint_of(adapter.dialect, [(t.name, c.name, c.type) for t in tables for c in t.columns])
+    key = (adapter.label, fingerprint)
+    if use_cache:
+        cached = _memory.get(key) or _read_disk(key)
+        if cached is not None:
+            _memory[key] = cached
+            return cached
+    catalog = Catalog(adapter.dialect, fingerprint, tuple(_with_statistics(adapter, t) for t in tables))
+    _memory[key] = catalog
+    _write_disk(key, catalog)
+    return catalog
+
+
+def _with_statistics(adapter: "Adapter", table: Table) -> Table:
+    """Row count, and distinct samples of text columns with few values: one query, then one per
+    low-cardinality column."""
+    from ..sql.execute import run_blocking
+
+    source = exp.Table(this=exp.to_identifier(table.name, quoted=True))
+    text_columns = [c for c in table.columns if c.is_text]
+    projections = [exp.alias_(exp.func("COUNT", exp.Star()), "n", quoted=True)]
+    projections += [
+        exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column(c.name, quoted=True)])), f"d{i}", quoted=True)
+        for i, c in enumerate(text_columns)
+    ]
+    try:
+        counts = run_blocking(adapter, exp.select(*projections).from_(source).sql(adapter.dialect), QUERY_TIMEOUT_S)
+    except errors.QueryGPTError:
+        return table
+    row = counts.iloc[0].tolist()
+    row_count = int(row[0])
+    samples: dict[str, tuple] = {}
+    for column, distinct in zip(text_columns, row[1:]):
+        if 0 < int(distinct) <= SAMPLE_MAX_DISTINCT:
+            ident = exp.column(column.name, quoted=True)
+            query = (
+                exp.select(ident).from_(source).where(ident.is_(exp.null()).not_())
+                .group_by(ident).order_by(exp.func("COUNT", exp.Star()).desc(), ident).limit(SAMPLES_PER_COLUMN)
+            )
+            try:
+                values = run_blocking(adapter, query.sql(adapter.dialect), QUERY_TIMEOUT_S)
+            except errors.QueryGPTError:
+                continue
+            samples[column.name] = tuple(values.iloc[:, 0].tolist())
+    columns = tuple(replace(c, samples=samples.get(c.name, ())) for c in table.columns)
+    return replace(table, row_count=row_count, columns=columns)
+
+
+def _disk_path(key: tuple[str, str]) -> str:
+    label_hash = hashlib.sha256(key[0].encode()).hexdigest()[:16]
+    return os.path.join(data_home(), "catalogs", f"{label_hash}-{key[1]}.json")
+
+
+def _read_disk(key: tuple[str, str]) -> Catalog | None:
+    try:
+        with open(_disk_path(key)) as f:
+            return Catalog.from_dict(json.load(f))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _write_disk(key: tuple[str, str], catalog: Catalog) -> None:
+    path = _disk_path(key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(catalog.to_dict(), f)
+    os.replace(tmp, path)

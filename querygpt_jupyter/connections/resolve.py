@@ -1,0 +1,107 @@
+"""Turn whatever the user hands us (`demo`, a path, a URL, a live connection object, DataFrames)
+into one open, read-only adapter; opened adapters are reused per process."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import errors
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_opened: dict[tuple, Any] = {}
+
+
+def open_connection(db: Any, allowed_paths: tuple[str, ...]) -> Any:
+    """An adapter for `db`: "demo", a .duckdb/.db/.sqlite path, a SQLAlchemy URL, a DuckDB,
+    sqlite3 or SQLAlchemy connection/engine, a DataFrame, or a {name: DataFrame} dict."""
+    if db is None or (isinstance(db, str) and db.strip().lower() == "demo"):
+        from .demo import ensure_demo_db
+
+        return _cached(("duckdb-file", ensure_demo_db()), lambda: _duckdb_file(ensure_demo_db(), allowed_paths))
+    if isinstance(db, os.PathLike):
+        db = os.fspath(db)
+    if isinstance(db, str):
+        return _from_string(db.strip(), allowed_paths)
+    return from_object(db, allowed_paths, name="df")
+
+
+def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str) -> Any:
+    module = type(obj).__module__.split(".")[0].lstrip("_")
+    if module == "duckdb":
+        from .duckdb_adapter import DuckDBAdapter
+
+        return _cached(("duckdb-object", id(obj)), lambda: DuckDBAdapter.wrap(obj, f"duckdb connection {name}"))
+    if module == "sqlite3":
+        from .sqlite_adapter import SQLiteAdapter
+
+        return _cached(("sqlite-object", id(obj)), lambda: SQLiteAdapter.from_connection(obj))
+    if module == "sqlalchemy":
+        from .sqlalchemy_adapter import SQLAlchemyAdapter
+
+        engine = getattr(obj, "engine", obj)
+        return _cached(("sqlalchemy-object", id(engine)), lambda: _sqlalchemy_engine(engine, allowed_paths))
+    if module == "pandas" or isinstance(obj, dict):
+        from .duckdb_adapter import DuckDBAdapter
+
+        frames = obj if isinstance(obj, dict) else {name: obj}
+        return DuckDBAdapter.for_frames(frames, allowed_paths)
+    raise errors.UsageError(
+        f"querygpt cannot query a {type(obj).__name__}.",
+        hint="Pass a SQLAlchemy URL or engine, a DuckDB or sqlite3 connection, a file path, a DataFrame, or 'demo'.",
+    )
+
+
+def _from_string(text: str, allowed_paths: tuple[str, ...]) -> Any:
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        backend = scheme.split("+")[0].lower()
+        if backend in ("duckdb", "sqlite") and rest.startswith("/") and rest not in ("/", "/:memory:"):
+            return _from_path(rest[1:], allowed_paths, prefer=backend)
+        from .sqlalchemy_adapter import SQLAlchemyAdapter
+
+        return _cached(("url", text), lambda: SQLAlchemyAdapter.from_url(text))
+    return _from_path(text, allowed_paths)
+
+
+def _from_path(path: str, allowed_paths: tuple[str, ...], prefer: str | None = None) -> Any:
+    path = os.path.realpath(os.path.expanduser(path))
+    if not os.path.exists(path):
+        raise errors.DbConnFail(f"No database file at {path}.", hint="Check the path, or use --db demo for the demo database.")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head == _SQLITE_MAGIC or (prefer == "sqlite" and not head):
+        from .sqlite_adapter import SQLiteAdapter
+
+        return _cached(("sqlite-file", path), lambda: SQLiteAdapter(path))
+    if head[8:12] == b"DUCK" or prefer == "duckdb" or path.endswith(".duckdb"):
+        return _cached(("duckdb-file", path), lambda: _duckdb_file(path, allowed_paths))
+    raise errors.DbConnFail(
+        f"{path} is neither a DuckDB nor a SQLite database.",
+        hint="Pass a .duckdb or SQLite file, or a SQLAlchemy URL.",
+    )
+
+
+def _duckdb_file(path: str, allowed_paths: tuple[str, ...]) -> Any:
+    """One adapter per file and process: DuckDB shares one database instance per file, whose
+    sandbox (allowed folders) is fixed when first opened. The guard applies the current roots."""
+    from .duckdb_adapter import DuckDBAdapter
+
+    return DuckDBAdapter.open_file(path, allowed_paths)
+
+
+def _sqlalchemy_engine(engine: Any, allowed_paths: tuple[str, ...]) -> Any:
+    """A user's engine: SQLite and DuckDB files go through our own read-only adapters."""
+    from .sqlalchemy_adapter import SQLAlchemyAdapter
+
+    backend = engine.url.get_backend_name()
+    database = engine.url.database
+    if backend in ("sqlite", "duckdb") and database and database != ":memory:":
+        return _from_path(database, allowed_paths, prefer=backend)
+    return SQLAlchemyAdapter(engine, owned=False)
+
+
+def _cached(key: tuple, make) -> Any:
+    adapter = _opened.get(key)
+    if adapter is None:
+        adapter = _opened[key] = make()
+    return adapter

@@ -1,0 +1,95 @@
+"""SQLite files, opened `mode=ro` by URI so the engine itself refuses writes."""
+from __future__ import annotations
+
+import os
+import threading
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from .. import errors
+from .catalog import Column, ForeignKey, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class SQLiteAdapter:
+    kind = "sqlite"
+    dialect = "sqlite"
+
+    def __init__(self, path: str):
+        import sqlite3
+
+        if not os.path.exists(path):
+            raise errors.DbConnFail(f"The SQLite file {path} does not exist.", hint="Check the path; querygpt never creates databases.")
+        self.path = os.path.abspath(path)
+        self.label = f"sqlite:///{self.path}"
+        uri = "file:" + urllib.parse.quote(self.path) + "?mode=ro"
+        try:
+            self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._con.execute("PRAGMA query_only = ON")
+            self._con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise errors.DbConnFail(f"Could not open the SQLite file {path}: {exc}.") from None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection(cls, con) -> "SQLiteAdapter":
+        """A user's sqlite3 connection: reopen its main file read-only (theirs may be writable)."""
+        rows = con.execute("PRAGMA database_list").fetchall()
+        path = next((r[2] for r in rows if r[1] == "main"), "")
+        if not path:
+            raise errors.DbConnFail(
+                "This sqlite3 connection is in memory, so querygpt cannot open it read-only.",
+                hint="Save the data to a file, or load it into a DataFrame and ask about that.",
+            )
+        return cls(path)
+
+    def fetch(self, sql: str) -> "pd.DataFrame":
+        import pandas as pd
+
+        with self._lock:
+            cursor = self._con.execute(sql)
+            names = [d[0] for d in cursor.description or ()]
+            rows = cursor.fetchall()
+        return pd.DataFrame.from_records(rows, columns=names)
+
+    def interrupt(self) -> None:
+        self._con.interrupt()
+
+    def schema(self) -> list[Table]:
+        with self._lock:
+            names = [r[0] for r in self._con.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )]
+            tables = []
+            for name in names:
+                info = self._con.execute("SELECT name, type, pk FROM pragma_table_info(?)", (name,)).fetchall()
+                fks: dict[int, list] = {}
+                for row in self._con.execute('SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?)', (name,)):
+                    fks.setdefault(row[0], []).append(row[1:])
+                tables.append(Table(
+                    name,
+                    tuple(Column(c, t or "", None, bool(pk)) for c, t, pk in info),
+                    foreign_keys=tuple(
+                        ForeignKey(tuple(r[1] for r in refs), refs[0][0], tuple(r[2] or "" for r in refs))
+                        for refs in fks.values()
+                    ),
+                ))
+        return tables
+
+    def classify(self, error: BaseException) -> errors.QueryGPTError:
+        message = str(error).strip() or type(error).__name__
+        lowered = message.lower()
+        if "interrupted" in lowered:
+            return errors.QueryCancelled("The query was interrupted.")
+        if "no such table" in lowered or "no such column" in lowered or "ambiguous column" in lowered:
+            return errors.SchemaError(message[:1].upper() + message[1:] + ".")
+        if "readonly" in lowered or "read-only" in lowered or "not authorized" in lowered:
+            return errors.PermissionDenied(message)
+        if "syntax error" in lowered:
+            return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")
+        return errors.DatabaseError(message)
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,209 @@
+"""`%ask` and `%%ask`: parse arguments, hand the question to the library, render its events.
+
+No pipeline logic lives here: the magic is one renderer of `ask()`'s event stream."""
+from __future__ import annotations
+
+import keyword
+import logging
+import re
+import shlex
+import threading
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import errors
+from .session import Session, end_session, start_session
+
+SUBCOMMANDS = ("connect", "tables", "model", "history", "feedback", "help")
+_NAME_STOPWORDS = {
+    "a", "an", "the", "of", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "many",
+    "much", "show", "me", "list", "give", "there", "do", "does", "did", "by", "per", "with", "and", "to", "from",
+    "all", "each", "please", "tell", "find", "that", "have", "has", "at", "be",
+}
+
+
+@magics_class
+class AskMagics(Magics):
+    def __init__(self, shell, session: Session):
+        super().__init__(shell)
+        self.session = session
+
+    @magic_arguments()
+    @argument("--conn", help="Connection to ask: a name from `%ask connect`, a variable, 'demo' or 'dataframes'.")
+    @argument("--model", help="LiteLLM model string, or querygpt/offline (the built-in planner).")
+    @argument("--name", help="Bind the resulting DataFrame to this variable now (and in the inserted cell).")
+    @argument("--no-chart", action="store_true", help="Do not draw a chart.")
+    @argument("--sql", action="store_true", help="The cell body is SQL to run as is (no model): what inserted cells use.")
+    @argument("--view", choices=("user", "developer"), help="Override Ask.view for this cell.")
+    @argument("question", nargs="*", help="The question (or, in a cell, the cell body).")
+    @line_cell_magic
+    def ask(self, line: str = "", cell: str | None = None) -> Any:
+        """Ask the database a question in plain language.
+
+        %%ask [--conn NAME] [--model M] [--name VAR] [--no-chart]   (question in the cell body)
+        %ask QUESTION
+        %ask connect URL [--name NAME] · %ask tables · %ask model [M] · %ask history · %ask feedback KIND [TEXT]
+        """
+        words = line.split(None, 1)
+        if cell is None and words and words[0] in SUBCOMMANDS:
+            rest = words[1] if len(words) > 1 else ""
+            if not (words[0] == "tables" and rest.strip()):
+                return getattr(self, f"_cmd_{words[0]}")(rest)
+        args = parse_argstring(self.ask, line)
+        text = cell if cell is not None else " ".join(args.question)
+        if cell is not None and args.question:
+            raise errors.UsageError("Put the question in the cell body, options on the %%ask line.")
+        return self._ask(text.strip(), args, from_cell=cell is not None)
+
+    # -- a question (or SQL) -------------------------------------------------------------------
+    def _ask(self, text: str, args, from_cell: bool) -> None:
+        from .agent.turn import TurnOptions, ask_turn, sql_turn
+        from .config import make_config
+        from .display import show_answer
+        from .render_progress import ProgressLine
+
+        if not text:
+            raise errors.UsageError("Nothing to ask.", hint="Write a question after %ask, or in the body of a %%ask cell.")
+        cfg = make_config(self.session.config, model=args.model, chart=False if args.no_chart else None,
+                          view=args.view)
+        conn = self.session.resolve_name(args.conn)
+        adapter = self.session.adapter(conn)
+        options = TurnOptions.from_config(cfg)
+        progress = ProgressLine(developer=cfg.view == "developer")
+        if args.sql:
+            answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))
+        else:
+            answer = ask_turn(text, adapter, options, progress)
+        progress.close(answer)
+        self.session.answers.append(answer)
+        if answer.error is not None:
+            raise answer.error
+        name = args.name
+        if name:
+            _check_identifier(name)
+            self.session.bind(name, answer.df)
+        show_answer(answer, view=cfg.view)
+        if not args.sql and cfg.insert_cell:
+            self.shell.set_next_input(reproducible_cell(answer, conn, name or variable_name(answer.question or "")),
+                                      replace=False)
+
+    # -- sub-commands ---------------------------------------------------------------------------
+    def _cmd_connect(self, rest: str) -> None:
+        from IPython.display import display
+
+        parts = shlex.split(rest)
+        name = None
+        if "--name" in parts:
+            i = parts.index("--name")
+            if i + 1 >= len(parts):
+                raise errors.UsageError("--name needs a value.")
+            name = parts[i + 1]
+            del parts[i:i + 2]
+        if len(parts) != 1:
+            raise errors.UsageError("Usage: %ask connect URL [--name NAME]",
+                                    hint="URL: a SQLAlchemy URL, a .duckdb/.sqlite path, a variable name, or demo.")
+        spec: Any = parts[0]
+        namespace = self.shell.user_ns
+        if spec in namespace and not isinstance(namespace[spec], str) and "://" not in spec:
+            spec = namespace[spec]
+            name = name or parts[0]
+        elif spec in namespace and isinstance(namespace[spec], str):
+            spec = namespace[spec]
+        connected = self.session.connect(spec, name)
+        label = self.session.adapter(connected).label
+        display({"text/plain": f"Connected {connected}: {label}"}, raw=True)
+
+    def _cmd_tables(self, rest: str) -> None:
+        from IPython.display import display
+
+        from .connections.introspect import introspect
+        from .schema_view import catalog_html, catalog_text
+
+        catalog = introspect(self.session.adapter())
+        display({"text/html": catalog_html(catalog), "text/plain": catalog_text(catalog)}, raw=True)
+
+    def _cmd_model(self, rest: str) -> None:
+        from IPython.display import display
+
+        model = rest.strip()
+        if model:
+            self.session.config.model = model
+        display({"text/plain": f"Model: {self.session.config.model}"}, raw=True)
+
+    def _cmd_history(self, rest: str) -> None:
+        from IPython.display import display
+
+        if not self.session.answers:
+            display({"text/plain": "No questions asked in this session yet."}, raw=True)
+            return
+        lines = [
+            f"{i}. {a.question or '(SQL)'} — {a.error.code if a.error else f'{a.row_count} rows'}"
+            for i, a in enumerate(self.session.answers, 1)
+        ]
+        display({"text/plain": "\n".join(lines)}, raw=True)
+
+    def _cmd_feedback(self, rest: str) -> None:
+        raise errors.UsageError("Feedback is not recorded yet in this version.",
+                                hint="It arrives with conversation history; nothing was saved.")
+
+    def _cmd_help(self, rest: str) -> None:
+        from IPython.display import display
+
+        display({"text/plain": self.ask.__doc__ or ""}, raw=True)
+
+
+def _check_identifier(name: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise errors.UsageError(f"{name!r} is not a valid Python variable name.")
+
+
+def variable_name(question: str) -> str:
+    """A readable variable for a question: 'How many cars per origin?' → cars_origin."""
+    words = [w for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in _NAME_STOPWORDS]
+    name = "_".join(words[:4])[:40].strip("_") or "result"
+    if name[0].isdigit():
+        name = "q_" + name
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def reproducible_cell(answer, conn: str, name: str) -> str:
+    """The cell inserted below a %%ask: the SQL, runnable with no model, binding `name`."""
+    header = f"-- {answer.question.strip().splitlines()[0]}" if answer.question else ""
+    options = f"--sql --conn {conn} --name {name}"
+    if answer.chart_spec is None:
+        options += " --no-chart"
+    return "\n".join(part for part in (f"%%ask {options}", header, answer.sql.strip()) if part)
+
+
+def _question_from_header(text: str) -> str | None:
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    return (first[2:].strip() or None) if first.startswith("--") else None
+
+
+def load(shell) -> None:
+    session = start_session(shell)
+    if session.config not in shell.configurables:
+        shell.configurables.append(session.config)
+    shell.register_magics(AskMagics(shell, session))
+    threading.Thread(target=_warm_up, name="querygpt-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    """Pay the slow first-use costs (imports, the SVG engine's start) while the analyst reads,
+    not when they press Shift+Enter."""
+    try:
+        import duckdb  # noqa: F401
+        import pandas  # noqa: F401
+        import sqlglot  # noqa: F401
+        import vl_convert
+
+        vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})
+        import altair  # noqa: F401
+    except Exception:  # warm-up is an optimisation; the real call will report any problem
+        logging.getLogger("querygpt").debug("warm-up failed", exc_info=True)
+
+
+def unload(shell) -> None:
+    end_session()

@@ -1,0 +1,136 @@
+"""Per-kernel state of the notebook shells: configuration, named connections, the current one,
+and the turns asked so far. One `Session` per IPython shell; plain scripts have none."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import errors
+from .config import Ask
+
+_session: "Session | None" = None
+
+# type modules whose objects are connections we can query
+_CONNECTION_MODULES = ("duckdb", "sqlite3", "sqlalchemy")
+SPECIAL_NAMES = ("demo", "dataframes")
+
+
+class Session:
+    def __init__(self, shell: Any = None):
+        self.shell = shell
+        self.config = Ask(parent=shell, config=getattr(shell, "config", None))
+        self.named: dict[str, Any] = {}      # %ask connect URL --name N
+        self.current: str | None = None      # chosen by %ask connect or --conn
+        self.answers: list = []
+        self._produced: set[int] = set()     # ids of DataFrames querygpt bound (not the user's data)
+
+    # -- connections -------------------------------------------------------------------------------
+    def connect(self, spec: Any, name: str | None = None) -> str:
+        """Remember a connection under `name` and make it current; opening it now surfaces errors early."""
+        name = name or _default_name(spec)
+        from .connections.resolve import open_connection
+
+        open_connection(spec, self.config.resolved_allowed_paths())
+        self.named[name] = spec
+        self.current = name
+        return name
+
+    def resolve_name(self, name: str | None = None) -> str:
+        """The connection a turn uses: the one named, else the current one, else a sensible default."""
+        return name or self.current or self._default_choice()
+
+    def adapter(self, name: str | None = None):
+        from .connections.resolve import from_object, open_connection
+
+        paths = self.config.resolved_allowed_paths()
+        name = self.resolve_name(name)
+        if name == "demo":
+            return open_connection("demo", paths)
+        if name == "dataframes":
+            frames = self.namespace_frames()
+            if not frames:
+                raise errors.UsageError("There are no DataFrames in the namespace to ask about.")
+            return from_object(frames, paths, name="dataframes")
+        if name in self.named:
+            return open_connection(self.named[name], paths)
+        namespace = self._namespace()
+        if name in namespace and _is_queryable(namespace[name]):
+            return from_object(namespace[name], paths, name=name)
+        raise errors.UsageError(
+            f"No connection named {name!r}.",
+            hint=f"Known: {', '.join(self.connection_names()) or 'none'}. Add one with `%ask connect URL --name NAME`.",
+        )
+
+    def _default_choice(self) -> str:
+        objects = self.namespace_connections()
+        if len(objects) == 1:
+            return next(iter(objects))
+        if len(objects) > 1:
+            raise errors.UsageError(
+                f"Several connections are defined ({', '.join(objects)}); say which one.",
+                hint="Add --conn NAME, or make one current with `%ask connect NAME`.",
+            )
+        return "dataframes" if self.namespace_frames() else "demo"
+
+    def connection_names(self) -> list[str]:
+        return [*self.named, *self.namespace_connections(), *(["dataframes"] if self.namespace_frames() else []), "demo"]
+
+    def namespace_connections(self) -> dict[str, Any]:
+        return {k: v for k, v in self._namespace().items() if _is_connection(v)}
+
+    def namespace_frames(self) -> dict[str, Any]:
+        return {
+            k: v for k, v in self._namespace().items()
+            if type(v).__module__.startswith("pandas") and type(v).__name__ == "DataFrame" and id(v) not in self._produced
+        }
+
+    def bind(self, name: str, frame: Any) -> None:
+        """Put a result in the user's namespace, remembering it is ours (not a data source)."""
+        self._produced.add(id(frame))
+        if self.shell is not None:
+            self.shell.user_ns[name] = frame
+
+    def _namespace(self) -> dict[str, Any]:
+        if self.shell is None:
+            return {}
+        hidden = getattr(self.shell, "user_ns_hidden", {})
+        return {k: v for k, v in self.shell.user_ns.items() if not k.startswith("_") and k not in hidden}
+
+
+def _is_connection(obj: Any) -> bool:
+    module = type(obj).__module__.split(".")[0].lstrip("_")
+    if module not in _CONNECTION_MODULES:
+        return False
+    name = type(obj).__name__
+    return name in ("DuckDBPyConnection", "Connection", "Engine")
+
+
+def _is_queryable(obj: Any) -> bool:
+    return _is_connection(obj) or (type(obj).__module__.startswith("pandas") and type(obj).__name__ == "DataFrame")
+
+
+def _default_name(spec: Any) -> str:
+    if isinstance(spec, str):
+        if spec.strip().lower() == "demo":
+            return "demo"
+        import os
+
+        tail = spec.rstrip("/").split("/")[-1].split("?")[0]
+        stem = os.path.splitext(tail)[0] or "db"
+        return "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_") or "db"
+    return "db"
+
+
+def current_session() -> "Session | None":
+    return _session
+
+
+def start_session(shell: Any) -> Session:
+    global _session
+    if _session is None or _session.shell is not shell:
+        _session = Session(shell)
+    return _session
+
+
+def end_session() -> None:
+    global _session
+    _session = None
