@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,13 +23,27 @@ class Answer:
     model: str | None = None
     usage: dict[str, Any] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
     timings: dict[str, float] = field(default_factory=dict)   # stage -> ms
-    chart_spec: dict | None = None     # Vega-Lite, data inlined
+    _chart_spec: dict | None = None    # Vega-Lite, data inlined (see `chart_spec`)
     chart_note: str | None = None      # said when the chart shows reduced data
     chart_description: str | None = None
     connection: str | None = None      # label without secrets
     fingerprint: str | None = None
     executed_sql: str | None = None    # with the row cap, as it ran
     attempts: list[dict] = field(default_factory=list)
+    _deferred_chart: Callable[["Answer"], None] | None = field(default=None, repr=False)
+
+    @property
+    def chart_spec(self) -> dict | None:
+        """The Vega-Lite spec; a chart deferred by `run_sql` is chosen and built on first access,
+        so code that only wants `.df` never pays for it."""
+        if self._deferred_chart is not None:
+            build, self._deferred_chart = self._deferred_chart, None
+            build(self)
+        return self._chart_spec
+
+    @chart_spec.setter
+    def chart_spec(self, spec: dict | None) -> None:
+        self._chart_spec = spec
 
     @property
     def ok(self) -> bool:

@@ -22,14 +22,18 @@ def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Li
 
 
 def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: str | None = None, **options) -> Answer:
-    """Run SQL through the same guard and executor as `ask()`, with no model."""
+    """Run SQL through the same guard and executor as `ask()`, with no model. The chart is built
+    when first asked for (`.chart`, `.to_dict()`, display), so `.df` alone costs no charting."""
+    from dataclasses import replace
+
     from .agent.turn import TurnOptions, sql_turn
 
     cfg = _config(**options)
     adapter, failed = _open(db, cfg, question=question, sql=sql)
     if failed:
         return failed
-    return sql_turn(sql, adapter, TurnOptions.from_config(cfg), on_event, question=question)
+    turn_options = replace(TurnOptions.from_config(cfg), defer_chart=True)
+    return sql_turn(sql, adapter, turn_options, on_event, question=question)
 
 
 def schema(db: Any = None, **options):

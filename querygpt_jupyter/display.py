@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .answer import Answer
 
-VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+from .charts.render import VEGALITE_MIME
 TABLE_HEAD_ROWS = 10
 
 _STYLE = """<style>
@@ -103,13 +103,13 @@ def chart_bundle(answer: "Answer") -> dict | None:
     """The raw mimebundle of the answer's chart, or None."""
     if answer.chart_spec is None:
         return None
+    from .charts.render import SVG_MIME, spec_to_svg
+
     bundle = {VEGALITE_MIME: answer.chart_spec, "text/plain": answer.chart_description or "Chart"}
     try:
-        import vl_convert
-
-        bundle["image/svg+xml"] = vl_convert.vegalite_to_svg(answer.chart_spec)
+        bundle[SVG_MIME] = spec_to_svg(answer.chart_spec)
     except Exception:  # the interactive chart still shows; only the static fallback is missing
-        logging.getLogger("querygpt").exception("querygpt: could not draw the SVG fallback")
+        logging.getLogger("querygpt").warning("querygpt: could not draw the SVG fallback", exc_info=True)
     return bundle
 
 

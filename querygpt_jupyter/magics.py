@@ -197,9 +197,9 @@ def _warm_up() -> None:
         import duckdb  # noqa: F401
         import pandas  # noqa: F401
         import sqlglot  # noqa: F401
-        import vl_convert
+        from .charts.render import warm_up
 
-        vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})
+        warm_up()
         import altair  # noqa: F401
     except Exception:  # warm-up is an optimisation; the real call will report any problem
         logging.getLogger("querygpt").debug("warm-up failed", exc_info=True)

@@ -29,6 +29,7 @@ class TurnOptions:
     max_chart_rows: int = 5_000
     explain: bool = True
     api_base: str = ""
+    defer_chart: bool = False   # build the chart on first access of Answer.chart (run_sql from Python)
 
     @classmethod
     def from_config(cls, cfg: "Ask") -> "TurnOptions":
@@ -133,12 +134,15 @@ def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOpt
         result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s)
     answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
     if options.chart and len(result.df) and chart_hint != "none":
+        if options.defer_chart:
+            answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
+            return
         with turn.stage("charting", "Choosing a chart…"):
             _chart(answer, question, chart_hint, options)
 
 
 def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
-    from ..charts.choose import choose_chart, prepare_data
+    from ..charts.choose import choose_chart, describe_chart, prepare_data
     from ..charts.render import build_chart, chart_spec
 
     choice = choose_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows)
@@ -148,14 +152,7 @@ def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions
     chart = build_chart(choice, data)
     answer.chart_spec = chart_spec(chart)
     answer.chart_note = choice.note
-    answer.chart_description = _describe_chart(choice, len(data))
-
-
-def _describe_chart(choice, n: int) -> str:
-    kind = {"line": "Line chart", "bar": "Bar chart", "arc": "Pie chart", "point": "Scatter plot"}.get(choice.mark, "Chart")
-    if choice.mark == "arc":
-        return f"{kind} of {choice.y} by {choice.color} ({n} slices)"
-    return f"{kind} of {choice.y} by {choice.x} ({n} {'bars' if choice.mark == 'bar' else 'points'})"
+    answer.chart_description = describe_chart(choice, len(data))
 
 
 def _planner_for(options: TurnOptions):
