@@ -187,6 +187,8 @@ def load(shell) -> None:
     if session.config not in shell.configurables:
         shell.configurables.append(session.config)
     shell.register_magics(AskMagics(shell, session))
+    if keep_question_marks not in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.append(keep_question_marks)
     threading.Thread(target=_warm_up, name="querygpt-warm-up", daemon=True).start()
 
 
@@ -206,4 +208,20 @@ def _warm_up() -> None:
 
 
 def unload(shell) -> None:
+    if keep_question_marks in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.remove(keep_question_marks)
     end_session()
+
+
+def keep_question_marks(lines: list[str]) -> list[str]:
+    """`%ask How many cars?` would otherwise become IPython help (`?` at the end of a line asks
+    for help): call the magic directly for such lines, keeping the question as written."""
+    out = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("%ask ") and stripped.endswith("?"):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}get_ipython().run_line_magic('ask', {stripped[5:].strip()!r})\n")
+        else:
+            out.append(line)
+    return out

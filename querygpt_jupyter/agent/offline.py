@@ -1,0 +1,1212 @@
+"""The built-in planner, `querygpt/offline`: plain-language questions about one table → SQL, no model.
+
+It links the question's words to one table, its columns and values stored in them, reads the
+intent from a small general vocabulary (how many, average, total, highest, per, top N, distinct,
+which …) and builds the SQL with sqlglot. It answers only when every word that could change the
+meaning is accounted for; otherwise — an unknown word, two tables, an ambiguous column, an
+operation it lacks (median, comparisons, time buckets) — it raises `AgentFailure` with a hint to
+configure a model, because a wrong answer is worse than a refusal.
+
+Stages, each a function below: tokenise → choose the table → link columns, top-N, keywords,
+values → account for the leftover words → interpret the linked mentions → build the SQL.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from sqlglot import exp
+
+from ..connections.catalog import Catalog, Column, Table
+from ..connections.introspect import SAMPLES_PER_COLUMN
+from ..errors import AgentFailure, QueryGPTError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# (table, column, candidate strings) -> the candidates stored in that column, with the stored case
+ValueProbe = Callable[[str, str, list[str]], list[str]]
+
+HINT = "Configure a model with `%ask model openai/gpt-4o-mini` or --model, or rephrase naming the table and column."
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str                       # in catalog.dialect
+    explanation: str               # one sentence: what the query computes
+    chart_hint: str | None = None  # "bar", "line", "none", or None to let the chart chooser decide
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary: small, general English tables (no dataset words). Multi-word phrases are tuples.
+
+# Function words never name a column; filler words carry no meaning here but may be a column's
+# name (a column `amount` or `value`), so a column claims them first.
+_FUNCTION_WORDS = frozenset("""
+a an the of in on at for from with to into within is are was were be been being do does did
+have has had having there here that this these those what whats who whom whose where how
+i me my we us our you your they them their it its s please can could would will should may
+all any some only also just as
+""".split())
+_FILLER_WORDS = frozenset("""
+show list give tell find get display return see let lets know
+data dataset table tables database value values amount
+made built located recorded based listed named called observed registered measured reported
+come comes came originate originating belong belongs belonging
+chart plot graph draw visualize visualise bar line pie
+""".split())
+_STOPWORDS = _FUNCTION_WORDS | _FILLER_WORDS
+
+# "as a bar chart": the chart the question asks for, when it names one.
+_CHART_WORDS = {"bar": "bar", "line": "line"}
+_CHART_NOUNS = frozenset({"chart", "plot", "graph"})
+
+# Superlatives that rank by a count when no column follows ("the most airports").
+_COUNT_SUPERLATIVES = frozenset({"most", "fewest", "least"})
+
+_TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade",
+                         "date", "time"})
+
+# Words that make a listing ("list the names of …") a request rather than a fragment.
+_LIST_VERBS = frozenset({"list", "show", "display", "give", "return", "what", "which", "find", "get"})
+
+_CONJUNCTIONS = frozenset({"and", "or", ",", "&"})
+
+# Nouns that mean "the rows" whatever the table ("how many records per signal").
+_ROW_NOUNS = frozenset({"row", "record", "entry", "observation", "item"})
+
+# phrase -> (kind, argument). Kinds: count, agg (avg/sum/max/min/latest/earliest), common (most
+# common X: argmax of a count), distinct, group (per/by/for each), which.
+_KEYWORDS: dict[tuple[str, ...], tuple[str, str | None]] = {
+    ("how", "many"): ("count", None),
+    ("number", "of"): ("count", "number of"),
+    ("total", "number", "of"): ("count", None),
+    ("count", "of"): ("count", None),
+    ("count",): ("count", None),
+    ("counts",): ("count", None),
+    ("average",): ("agg", "avg"), ("avg",): ("agg", "avg"), ("mean",): ("agg", "avg"),
+    ("total",): ("agg", "sum"), ("sum",): ("agg", "sum"),
+    ("maximum",): ("agg", "max"), ("max",): ("agg", "max"), ("highest",): ("agg", "max"),
+    ("largest",): ("agg", "max"), ("biggest",): ("agg", "max"), ("greatest",): ("agg", "max"),
+    ("most",): ("agg", "max"),
+    ("minimum",): ("agg", "min"), ("min",): ("agg", "min"), ("lowest",): ("agg", "min"),
+    ("smallest",): ("agg", "min"), ("least",): ("agg", "min"), ("fewest",): ("agg", "min"),
+    ("latest",): ("agg", "latest"), ("most", "recent"): ("agg", "latest"), ("earliest",): ("agg", "earliest"),
+    ("most", "common"): ("common", "desc"), ("most", "frequent"): ("common", "desc"),
+    ("least", "common"): ("common", "asc"), ("least", "frequent"): ("common", "asc"),
+    ("distinct",): ("distinct", None), ("unique",): ("distinct", None), ("different",): ("distinct", None),
+    ("per",): ("group", None), ("by",): ("group", None), ("for", "each"): ("group", None),
+    ("for", "every"): ("group", None), ("in", "each"): ("group", None), ("each",): ("group", None),
+    ("every",): ("group", None), ("across",): ("group", None), ("grouped", "by"): ("group", None),
+    ("broken", "down", "by"): ("group", None), ("split", "by"): ("group", None),
+    ("which",): ("which", None),
+    ("in", "total"): ("filler", None), ("overall",): ("filler", None), ("altogether",): ("filler", None),
+    ("at", "least"): ("unsupported", None), ("at", "most"): ("unsupported", None),
+}
+
+# "top 5", "5 highest", "bottom 3": the word and its direction; "first N" may also mean a plain LIMIT.
+_TOP_WORDS = {"top": "desc", "first": "desc", "highest": "desc", "largest": "desc", "biggest": "desc",
+              "greatest": "desc", "bottom": "asc", "lowest": "asc", "smallest": "asc"}
+
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+
+# Words naming an operation this planner does not have: seeing one means refusing, never guessing
+# a neighbouring aggregate (median is not average) or dropping a condition (more than, before).
+_UNSUPPORTED = frozenset("""
+median medians percentile percentiles quantile quantiles quartile quartiles mode variance var stddev std
+deviation standard ratio ratios percent percentage percentages proportion proportions share fraction
+rate rates growth change changes changed increase increased decrease decreased trend trends
+correlation correlate correlated difference differences compare compared comparison versus vs
+than more less fewer greater above below over under between before after since until during
+not no none non without except excluding exclude excluded but nor neither if
+cumulative running rolling moving rank ranked ranking weighted second third fourth fifth
+monthly daily weekly yearly annual annually hourly quarterly
+higher lower bigger smaller larger heavier lighter longer shorter older younger cheaper newer
+last previous recent recently current currently today now ago past next earlier later
+join joined combined together
+""".split())
+
+_AGG_WORDS = {"avg": "average", "sum": "total", "max": "maximum", "min": "minimum",
+              "latest": "latest", "earliest": "earliest"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 1: tokens
+
+@dataclass(frozen=True)
+class _Token:
+    text: str            # lower case
+    stem: str            # singular form, so "cars" meets the table "cars" and "car"
+    start: int           # character offsets in the question
+    end: int
+    number: float | None = None
+
+    @property
+    def is_stop(self) -> bool:
+        return self.text in _STOPWORDS
+
+
+_RUN = re.compile(r"\d+\.\d+|[^\W_]+|[,&]")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _stem(word: str) -> str:
+    """A crude singular: enough for plural nouns in names and questions, applied to both sides."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _tokenise(text: str) -> list[_Token]:
+    """Words of `text`, identifiers split on `_` and camelCase (`sepalLength` → sepal length)."""
+    tokens = []
+    for run in _RUN.finditer(text):
+        offset = run.start()
+        for part in _CAMEL.split(run.group()):
+            lower = part.lower()
+            number = None
+            if _DIGITS.fullmatch(lower):
+                number = float(lower)
+            elif lower in _NUMBER_WORDS:
+                number = float(_NUMBER_WORDS[lower])
+            tokens.append(_Token(lower, _stem(lower), offset, offset + len(part), number))
+            offset += len(part)
+    return tokens
+
+
+def _name_stems(name: str) -> tuple[str, ...]:
+    return tuple(t.stem for t in _tokenise(name))
+
+
+def _normalised(value: Any) -> str:
+    return " ".join(t.text for t in _tokenise(str(value)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Linked mentions
+
+@dataclass(eq=False)
+class _Span:
+    """A run of tokens [start, end) linked to something: a table, a column, a value, a keyword."""
+
+    kind: str        # table column value number rows count agg common distinct group which top conj
+    start: int
+    end: int
+    arg: Any = None  # Table | Column | (Column, value) | number | keyword argument | (n, direction, word)
+    text: str = ""
+    used: bool = False
+
+
+class _Links:
+    """Which token belongs to which span; stages claim free tokens and never steal."""
+
+    def __init__(self, tokens: list[_Token]):
+        self.tokens = tokens
+        self.owner: list[_Span | None] = [None] * len(tokens)
+        self.singular_values: set[int] = set()  # plural words whose singular is a stored value
+
+    def free(self, start: int, end: int) -> bool:
+        return end <= len(self.tokens) and all(o is None for o in self.owner[start:end])
+
+    def claim(self, span: _Span) -> _Span:
+        span.text = " ".join(t.text for t in self.tokens[span.start:span.end])
+        for i in range(span.start, span.end):
+            self.owner[i] = span
+        return span
+
+    def kind_at(self, i: int) -> str | None:
+        if 0 <= i < len(self.tokens) and self.owner[i] is not None:
+            return self.owner[i].kind
+        return None
+
+    def spans(self) -> list[_Span]:
+        seen, out = set(), []
+        for span in self.owner:
+            if span is not None and id(span) not in seen:
+                seen.add(id(span))
+                out.append(span)
+        return out
+
+
+def _refuse(message: str) -> AgentFailure:
+    return AgentFailure(message, hint=HINT)
+
+
+def _keyword_words() -> frozenset[str]:
+    words = {w for phrase in _KEYWORDS for w in phrase} | set(_TOP_WORDS)
+    return frozenset(words - {"of", "in", "for"})
+
+
+_KEYWORD_WORDS = _keyword_words()
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 2: columns (also used to guess the table when none is named)
+
+_FULL, _INITIALS, _PARTIAL, _ABBREVIATION = 0, 1, 2, 3
+
+
+def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, int]], dict[str, set[str]]]:
+    """Every way the question may name a column: all its words (`weight in lbs`), the initials of
+    a long name (`mpg`), or its head word alone (`weight`) when no other column shares that word. Returns the patterns and, per word, the columns using it (to spot ambiguity)."""
+    patterns: list[tuple[tuple[str, ...], Column, int]] = []
+    users: dict[str, set[str]] = defaultdict(set)
+    for column in table.columns:
+        stems = _name_stems(column.name)
+        if not stems:
+            continue
+        patterns.append((stems, column, _FULL))
+        for s in stems:
+            users[s].add(column.name)
+        if len(stems) >= 3:
+            patterns.append((("".join(s[0] for s in stems),), column, _INITIALS))
+        if len(stems) > 1:
+            for s in _head_words(stems):
+                patterns.append(((s,), column, _PARTIAL))
+    return patterns, users
+
+
+_HEAD_BEFORE = frozenset({"in", "per", "of", "by", "for", "and", "to"})
+
+
+def _head_words(stems: tuple[str, ...]) -> set[str]:
+    """The words that name a compound alone: the last (`net generation` → generation), and the
+    first when a preposition follows it (`weight in lbs` → weight). `death date` is no `death`."""
+    heads = {stems[-1]}
+    if len(stems) > 2 and stems[1] in _HEAD_BEFORE:
+        heads.add(stems[0])
+    return heads
+
+
+def _link_columns(links: _Links, table: Table) -> list[_Span]:
+    """Claim column mentions, longest first, so `temp min` is a column before `min` is a keyword
+    and `miles per gallon` before `per` groups. A lone shared word (`temp` of temp_max and
+    temp_min) becomes an `ambiguous` span that later refuses if nothing else explains it."""
+    tokens = links.tokens
+    patterns, users = _column_patterns(table)
+    found = []
+    for i in range(len(tokens)):
+        for stems, column, quality in patterns:
+            n = len(stems)
+            window = tokens[i:i + n]
+            if len(window) != n:
+                continue
+            if quality == _INITIALS:
+                if window[0].text != stems[0] or window[0].is_stop or window[0].text in _KEYWORD_WORDS:
+                    continue
+            elif tuple(t.stem for t in window) != stems:
+                if n == 1 and _abbreviates(stems[0], window[0]):
+                    found.append((i, 1, column, _ABBREVIATION))
+                continue
+            if n == 1 and (window[0].text in _FUNCTION_WORDS or window[0].text in _KEYWORD_WORDS
+                           or window[0].number is not None):
+                continue
+            if quality == _PARTIAL and window[0].text in _UNSUPPORTED:
+                continue
+            found.append((i, n, column, quality))
+    found.sort(key=lambda f: (-f[1], f[3], f[0]))
+    abbreviated = defaultdict(set)
+    for i, _, column, quality in found:
+        if quality == _ABBREVIATION:
+            abbreviated[i].add(column.name)
+    spans = []
+    for i, n, column, quality in found:
+        if not links.free(i, i + n) or (quality == _ABBREVIATION and len(abbreviated[i]) > 1):
+            continue
+        if quality == _PARTIAL and len(users[tokens[i].stem]) > 1:
+            sharing = sorted(users[tokens[i].stem])
+            spans.append(links.claim(_Span("ambiguous", i, i + n, sharing)))
+            continue
+        spans.append(links.claim(_Span("column", i, i + n, column)))
+    return spans
+
+
+def _abbreviates(word: str, token: _Token) -> bool:
+    """A column named by a clipped word: `ret` for return, `temp` for temperature, `gas` for
+    gasoline. Keywords, comparatives and short words never count."""
+    text = token.text
+    return (len(word) >= 3 and len(text) >= len(word) + 2 and text.startswith(word) and token.number is None
+            and text not in _FUNCTION_WORDS and text not in _KEYWORD_WORDS and text not in _UNSUPPORTED)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 3: values (samples from the catalogue, then the probe for columns with many values)
+
+def _variants(token: _Token) -> list[str]:
+    """Adjective forms of a stored value: rainy → rain, sunny → sun, foggy → fog."""
+    word = token.text
+    if len(word) >= 4 and word.endswith("y") and token.number is None:
+        out = [word[:-1]]
+        if word[-2] == word[-3]:
+            out.append(word[:-2])
+        return out
+    return []
+
+
+def _value_ngrams(links: _Links, question: str) -> list[tuple[int, int, list[str], list[str]]]:
+    """Runs of free tokens that could spell a stored value: (start, end, exact forms, variants),
+    longest first. A lone stop word counts only in capitals right after a column (`series I`)."""
+    tokens = links.tokens
+    grams = []
+    for n in (4, 3, 2, 1):
+        for i in range(len(tokens) - n + 1):
+            if not links.free(i, i + n):
+                continue
+            window = tokens[i:i + n]
+            edge_words = (window[0], window[-1])
+            if any(t.text in _CONJUNCTIONS for t in window):
+                continue
+            if n == 1 and window[0].number is not None:
+                continue
+            if any(t.is_stop for t in edge_words):
+                raw = question[window[0].start:window[0].end]
+                if not (n == 1 and links.kind_at(i - 1) == "column" and raw.isupper()):
+                    continue  # but `series I`, `state IN`: a code typed in capitals after its column
+            exact = [" ".join(t.text for t in window), question[window[0].start:window[-1].end].lower()]
+            grams.append((i, i + n, list(dict.fromkeys(exact)), _variants(window[0]) if n == 1 else []))
+    return grams
+
+
+def _sample_index(table: Table) -> dict[str, list[tuple[Column, Any]]]:
+    index: dict[str, list[tuple[Column, Any]]] = defaultdict(list)
+    for column in table.columns:
+        if column.is_text:
+            for value in column.samples:
+                if isinstance(value, str):
+                    index[value.lower()].append((column, value))
+                    index[_normalised(value)].append((column, value))
+    return index
+
+
+def _samples_incomplete(column: Column) -> bool:
+    return column.is_text and (not column.samples or len(column.samples) >= SAMPLES_PER_COLUMN)
+
+
+def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe | None) -> list[_Span]:
+    """Claim stored values: each run of free words is looked up in the samples and, for text
+    columns whose samples may be incomplete, with one probe call per column. A value found in two
+    columns belongs to the column named right before it (`city of Houston`), else it refuses."""
+    grams = _value_ngrams(links, question)
+    if not grams:
+        return []
+    index = _sample_index(table)
+    singulars = {start: links.tokens[start].stem for start, end, _, _ in grams
+                 if end - start == 1 and links.tokens[start].stem != links.tokens[start].text}
+    if probe is not None:
+        candidates = list(dict.fromkeys(s for _, _, exact, variants in grams for s in exact + variants))
+        candidates += [s for s in singulars.values() if s not in candidates]
+        for column in table.columns:
+            if _samples_incomplete(column):
+                for stored in probe(table.name, column.name, candidates):
+                    entry = (column, stored)
+                    for key in {str(stored).lower(), _normalised(stored)}:
+                        if entry not in index[key]:
+                            index[key].append(entry)
+    links.singular_values |= {i for i, singular in singulars.items() if singular in index}
+    spans = []
+    for start, end, exact, variants in grams:
+        if not links.free(start, end):
+            continue
+        matches = _dedupe(m for form in exact for m in index.get(form, ()))
+        if not matches:
+            matches = _dedupe(m for form in variants for m in index.get(form, ()))
+        if not matches:
+            continue
+        if len({c.name for c, _ in matches}) > 1:
+            named = _column_named_before(links, start)
+            matches = [m for m in matches if named is not None and m[0].name == named.name]
+            if not matches:
+                raise _refuse(f"'{links.tokens[start].text}' is a value of several columns of {table.name}; "
+                              "the offline planner cannot tell which one is meant.")
+        column, value = matches[0]  # several entries left: one column storing two spellings
+        spans.append(links.claim(_Span("value", start, end, (column, value))))
+    return spans
+
+
+def _dedupe(matches: Iterable[tuple[Column, Any]]) -> list[tuple[Column, Any]]:
+    out = []
+    for m in matches:
+        if m not in out:
+            out.append(m)
+    return out
+
+
+def _column_named_before(links: _Links, start: int) -> Column | None:
+    i = start - 1
+    while i >= 0 and links.owner[i] is None and links.tokens[i].is_stop:
+        i -= 1
+    if links.kind_at(i) == "column":
+        return links.owner[i].arg
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 4: the table — named in the question, or the only one its columns and values fit
+
+def _table_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]:
+    stems = _name_stems(table.name)
+    n = len(stems)
+    return [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]
+
+
+def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
+    """The one table the question is about, and the token ranges that name it."""
+    named: dict[str, list[tuple[int, int]]] = {}
+    for table in catalog.tables:
+        mentions = _table_mentions(tokens, table)
+        if mentions:
+            named[table.name] = mentions
+    # a longer name wins over a shorter one inside it ("seattle weather" over a table "weather")
+    for name, mentions in list(named.items()):
+        kept = [m for m in mentions if not any(
+            o != name and any(s <= m[0] and m[1] <= e and (e - s) > (m[1] - m[0]) for s, e in named[o])
+            for o in named)]
+        if kept:
+            named[name] = kept
+        else:
+            del named[name]
+    if len(named) > 1:
+        raise _refuse(f"The question names several tables ({', '.join(sorted(named))}); the offline planner "
+                      "answers questions about one table.")
+    if named:
+        name, mentions = next(iter(named.items()))
+        table = catalog.table(name)
+        assert table is not None
+        if len(mentions) > 1 and _namesake_column(table) is not None:
+            # `Maximum wheat in wheat`: the last mention is the table, earlier ones the column
+            mentions = mentions[-1:]
+        return table, mentions
+    return _infer_table(tokens, catalog, question)
+
+
+def _namesake_column(table: Table) -> Column | None:
+    """The column named like its table (`wheat.wheat`): a lone mention may mean either."""
+    stems = _name_stems(table.name)
+    return next((c for c in table.columns if _name_stems(c.name) == stems), None)
+
+
+def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
+    """No table named: pick the table whose columns, sample values and name words explain the
+    most words — only if no other table explains as many, or explains a word this one cannot."""
+    coverage: dict[str, set[int]] = {}
+    partial_words: dict[str, list[tuple[int, int]]] = {}
+    for table in catalog.tables:
+        links = _Links(tokens)
+        spans = _link_columns(links, table)
+        _link_top(links)
+        _link_keywords(links)
+        spans += _sample_values_only(links, table, question)
+        if not spans:
+            continue
+        words = set(_name_stems(table.name))
+        partial = [(i, i + 1) for i, t in enumerate(tokens)
+                   if links.owner[i] is None and t.stem in words and not t.is_stop and t.text not in _KEYWORD_WORDS]
+        coverage[table.name] = {i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}
+        partial_words[table.name] = partial
+    if not coverage:
+        raise _refuse("The offline planner could not tell which table the question is about.")
+    ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
+    best = ranked[0]
+    rivals = [name for name in ranked[1:] if len(coverage[name]) == len(coverage[best])]
+    for name in ranked[1:]:
+        unexplained = coverage[name] - coverage[best]
+        if any(i - 1 not in coverage[best] for i in unexplained):
+            rivals.append(name)
+    if rivals:
+        names = ", ".join(sorted({best, *rivals}))
+        raise _refuse(f"The question could be about several tables ({names}); name the table.")
+    table = catalog.table(best)
+    assert table is not None
+    return table, partial_words[best]
+
+
+def _sample_values_only(links: _Links, table: Table, question: str) -> list[_Span]:
+    """Values the catalogue's samples know (no probe): evidence for guessing the table."""
+    try:
+        return _link_values(links, table, question, None)
+    except AgentFailure:
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 5: keywords, top-N, numbers, and the words left over
+
+def _link_top(links: _Links) -> list[_Span]:
+    """`top 5`, `first 10`, `3 highest`, `bottom 3`: a limit with a direction."""
+    tokens = links.tokens
+    spans = []
+    for i in range(len(tokens) - 1):
+        a, b = tokens[i], tokens[i + 1]
+        if not links.free(i, i + 2):
+            continue
+        if a.text in _TOP_WORDS and b.number is not None and b.number.is_integer() and b.number > 0:
+            spans.append(links.claim(_Span("top", i, i + 2, (int(b.number), _TOP_WORDS[a.text], a.text))))
+        elif b.text in _TOP_WORDS and b.text != "first" and a.number is not None and a.number.is_integer() and a.number > 0:
+            spans.append(links.claim(_Span("top", i, i + 2, (int(a.number), _TOP_WORDS[b.text], b.text))))
+    return spans
+
+
+def _link_keywords(links: _Links) -> list[_Span]:
+    tokens = links.tokens
+    phrases = sorted(_KEYWORDS, key=len, reverse=True)
+    spans = []
+    i = 0
+    while i < len(tokens):
+        for phrase in phrases:
+            n = len(phrase)
+            if links.free(i, i + n) and tuple(t.text for t in tokens[i:i + n]) == phrase:
+                kind, arg = _KEYWORDS[phrase]
+                spans.append(links.claim(_Span(kind, i, i + n, arg)))
+                i += n - 1
+                break
+        i += 1
+    return spans
+
+
+def _link_rest(links: _Links, table: Table) -> None:
+    """Numbers, row nouns, conjunctions and `what <column>` get spans; stop words are dropped;
+    every other word must be a harmless head noun (`la riots victims`, `weather types`) or an
+    apposition (`Alaska state AK`) — else the planner refuses rather than ignore it."""
+    tokens = links.tokens
+    for i, token in enumerate(tokens):
+        if links.owner[i] is not None:
+            continue
+        nxt = links.kind_at(i + 1)
+        if token.number is not None:
+            links.claim(_Span("number", i, i + 1, token.number))
+        elif token.text in _CONJUNCTIONS:
+            links.claim(_Span("conj", i, i + 1))
+        elif token.stem in _ROW_NOUNS:
+            links.claim(_Span("rows", i, i + 1))
+        elif token.text == "what" and nxt in ("column", "table"):
+            links.claim(_Span("which", i, i + 1))
+    for i, token in enumerate(tokens):
+        if links.owner[i] is not None or token.is_stop:
+            continue
+        if token.text in _UNSUPPORTED:
+            raise _refuse(f"The offline planner does not handle '{token.text}' (comparisons, time buckets, "
+                          "medians and the like need a model).")
+        if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
+            continue  # a head noun after a mention: "la riots victims", "rainy days"
+        if _is_counted_noun(links, i):
+            continue
+        if _is_apposition(links, i) or _names_next_value(links, i):
+            continue
+        sharing = [c.name for c in table.columns if token.stem in _name_stems(c.name)]
+        if sharing:
+            raise _refuse(f"'{token.text}' could mean several columns ({', '.join(sharing)}).")
+        raise _refuse(f"The offline planner does not understand '{token.text}' in this question.")
+    for span in links.spans():
+        if span.kind == "ambiguous":
+            raise _refuse(f"'{span.text}' could mean several columns ({', '.join(span.arg)}).")
+        if span.kind == "unsupported":
+            raise _refuse(f"The offline planner does not handle '{span.text}' (comparisons need a model).")
+
+
+def _is_counted_noun(links: _Links, i: int) -> bool:
+    """`how many victims`, `the most deaths`: a plural noun right after a count names the rows
+    counted. A time unit (`how many days`) counts rows only where rows are picked by a value or
+    split by a group; alone it may mean distinct dates, so it is refused."""
+    token = links.tokens[i]
+    before = links.owner[i - 1] if i > 0 else None
+    if before is None or token.text == token.stem or i in links.singular_values:
+        return False  # "how many homicides": a filter on type = 'Homicide', or all rows? refuse
+    if not (before.kind == "count" or (before.kind == "agg" and before.text in _COUNT_SUPERLATIVES)):
+        return False
+    if token.stem in _TIME_UNITS:
+        return any(span.kind in ("value", "group") for span in links.spans())
+    return True
+
+
+def _names_next_value(links: _Links, i: int) -> bool:
+    """`gram positive`: a word of a column's name right before one of its values."""
+    value = links.owner[i + 1] if i + 1 < len(links.tokens) else None
+    return value is not None and value.kind == "value" and links.tokens[i].stem in _name_stems(value.arg[0].name)
+
+
+def _is_apposition(links: _Links, i: int) -> bool:
+    """`Alaska state AK`: a word naming the value that follows as `<column> <value>`."""
+    column = links.owner[i + 1] if i + 1 < len(links.tokens) else None
+    if column is None or column.kind != "column":
+        return False
+    value = links.owner[column.end] if column.end < len(links.tokens) else None
+    return value is not None and value.kind == "value" and value.arg[0] is column.arg
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 6: interpret the mentions as a query
+
+@dataclass(frozen=True)
+class _Measure:
+    func: str                 # count, avg, sum, max, min
+    column: Column | None     # None: COUNT(*)
+    distinct: bool = False
+
+    @property
+    def alias(self) -> str:
+        if self.column is None:
+            return "count"
+        return f"{'count_distinct' if self.distinct else self.func}_{self.column.name}"
+
+
+@dataclass
+class _Query:
+    table: Table
+    filters: dict[str, tuple[Column, list[Any]]] = field(default_factory=dict)
+    groups: list[Column] = field(default_factory=list)
+    measures: list[_Measure] = field(default_factory=list)
+    distinct: list[Column] = field(default_factory=list)
+    projections: list[Column] = field(default_factory=list)
+    row_level: bool = False          # rows of the table, not aggregates (top 5 cars by weight)
+    which_rows: bool = False         # "which cars …": row-level only if a superlative follows
+    order_key: Column | None = None  # row-level sort column
+    order_by_measure: bool = False
+    top_entity: _Span | None = None
+    top_direction: str | None = None
+    superlative: str | None = None
+    limit: int | None = None
+    plain_first: bool = False        # "first 5 rows": a LIMIT without a sort
+
+    def add_filter(self, column: Column, value: Any) -> None:
+        values = self.filters.setdefault(column.name, (column, []))[1]
+        if value not in values:
+            values.append(value)
+
+
+_DIRECTION = {"max": "desc", "latest": "desc", "min": "asc", "earliest": "asc"}
+_SUPERLATIVE_LINKS = frozenset({"with", "has", "had", "having", "that"})
+
+
+class _Reader:
+    """Reads the ordered mentions: filters first, then who is ranked (top/which), then groups,
+    aggregates, counts and distinct; any mention left unused means the question was not
+    understood."""
+
+    def __init__(self, spans: list[_Span], table: Table, tokens: list[_Token]):
+        self.s = [s for s in spans if s.kind not in ("ambiguous",)]
+        self.q = _Query(table)
+        self._implicit_which(tokens)
+
+    def _implicit_which(self, tokens: list[_Token]) -> None:
+        """`State with the most airports`, `Car with the highest horsepower`: a question opening
+        on a noun + `with` + a superlative asks `which` as surely as the word itself."""
+        first = next((k for k, span in enumerate(self.s) if span.kind != "filler"), None)
+        if first is None or self.s[first].kind not in ("column", "table", "rows"):
+            return
+        if not all(t.is_stop for t in tokens[:self.s[first].start]):
+            return
+        link = tokens[self.s[first].end].text if self.s[first].end < len(tokens) else ""
+        superlative = self.at(first + 1)
+        if link in _SUPERLATIVE_LINKS and superlative is not None and superlative.kind == "agg" \
+                and superlative.arg in _DIRECTION:
+            self.s.insert(first, _Span("which", self.s[first].start, self.s[first].start, text="which"))
+
+    def at(self, i: int) -> _Span | None:
+        return self.s[i] if 0 <= i < len(self.s) else None
+
+    def next_index(self, i: int, skip: tuple[str, ...] = ()) -> int:
+        j = i + 1
+        while j < len(self.s) and self.s[j].kind in skip:
+            j += 1
+        return j
+
+    def free_column(self, i: int) -> Column | None:
+        span = self.at(i)
+        if span is None or span.used:
+            return None
+        if span.kind == "table":
+            return _namesake_column(span.arg)
+        return span.arg if span.kind == "column" else None
+
+    def read(self) -> _Query:
+        for span in self.s:
+            if span.kind == "filler":
+                span.used = True
+        for step in (self.filters, self.ranking, self.groups, self.aggregates, self.counts, self.distincts):
+            for i in range(len(self.s)):
+                if not self.s[i].used:
+                    step(i)
+        self.leftovers()
+        return self.q
+
+    # -- steps ------------------------------------------------------------------------------
+    def filters(self, i: int) -> None:
+        span = self.s[i]
+        if span.kind == "value":
+            column, value = span.arg
+            self.q.add_filter(column, value)
+            span.used = True
+            before = self.at(i - 1)
+            if before is not None and before.kind == "column" and before.arg is column:
+                before.used = True  # "city of Houston", "state AK"
+        elif span.kind == "number":
+            numbers = [i]
+            j = i + 1
+            while self.at(j) is not None and self.at(j).kind == "conj" and self.at(j + 1) is not None \
+                    and self.at(j + 1).kind == "number":
+                numbers.append(j + 1)
+                j += 2
+            column = self.free_column(j)
+            if column is None or not column.is_numeric:
+                return
+            for k in numbers:
+                self.q.add_filter(column, _as_literal_number(self.s[k].arg))
+                self.s[k].used = True
+            self.s[j].used = True
+
+    def ranking(self, i: int) -> None:
+        span = self.s[i]
+        q = self.q
+        if span.kind == "top" or (span.kind == "number" and self._entity(i + 1)):
+            n = span.arg[0] if span.kind == "top" else span.arg
+            if span.kind == "number" and not float(n).is_integer():
+                return
+            direction = span.arg[1] if span.kind == "top" else None
+            if q.limit is not None:
+                raise _refuse("The question asks for two different limits.")
+            span.used = True
+            q.limit, q.top_direction = int(n), direction
+            entity = self.at(i + 1)
+            if entity is not None and entity.kind in ("table", "rows"):
+                q.row_level = True
+                q.plain_first = span.kind == "top" and span.arg[2] == "first"
+                q.top_entity = entity
+            elif entity is not None and entity.kind == "column" and not entity.used:
+                entity.used = True
+                q.top_entity = entity
+                after = self.at(i + 2)
+                if entity.arg.is_text or (after is not None and after.kind == "group" and after.text == "by"):
+                    q.groups.append(entity.arg)  # "top 3 sites by total yield"
+                    q.order_by_measure = True
+                else:
+                    q.row_level = True  # "lowest 3 temps": rows ranked by that column
+                    q.order_key = entity.arg
+            else:
+                q.order_by_measure = True
+        elif span.kind == "which":
+            entity = self.at(i + 1)
+            if q.limit is not None or entity is None:
+                return
+            span.used = True
+            q.limit = 1
+            if entity.kind == "column" and not entity.used:
+                entity.used = True
+                q.groups.append(entity.arg)
+                q.order_by_measure = True
+            elif entity.kind in ("table", "rows"):
+                q.row_level = q.which_rows = True
+            else:
+                raise _refuse("The offline planner could not tell what 'which' asks about.")
+        elif span.kind == "common":
+            column = self.free_column(self.next_index(i, ("table",)))
+            if column is None:
+                raise _refuse("The offline planner could not tell what 'most common' is about.")
+            self.s[self.next_index(i, ("table",))].used = True
+            span.used = True
+            if column not in q.groups:
+                if q.groups:
+                    raise _refuse("The question groups by two different columns.")
+                q.groups.append(column)
+            q.measures.append(_Measure("count", None))
+            q.order_by_measure, q.superlative = True, span.arg
+            q.limit = q.limit or 1
+
+    def _entity(self, i: int) -> bool:
+        """Whether a bare number before this mention reads as a limit: `5 cars with the …`."""
+        span = self.at(i)
+        if span is None:
+            return False
+        if span.start != self.s[i - 1].end:
+            return False  # "1932 in barley" is no limit
+        if span.kind in ("table", "rows"):
+            return True
+        return span.kind == "column" and not span.used and span.arg.is_text
+
+    def groups(self, i: int) -> None:
+        span = self.s[i]
+        if span.kind != "group":
+            return
+        q = self.q
+        span.used = True
+        before = self.at(i - 1)
+        if q.top_entity is not None and before is q.top_entity and q.groups:
+            return  # "top 3 sites BY total yield": `by` introduces the measure
+        j = i + 1
+        counted = self.at(j)
+        if counted is not None and counted.kind == "count" and counted.arg == "number of":
+            counted.used = True  # "per number of cylinders" is "per cylinders"
+            j += 1
+        column = self.free_column(j)
+        if column is None:
+            target = self.at(j)
+            words = f" '{target.text}'" if target is not None else ""
+            raise _refuse(f"The offline planner could not find a column to group by after '{span.text}'{words}.")
+        if q.row_level and q.order_key is None and span.text == "by":
+            q.order_key = column  # "top 5 cars by weight"
+            self.s[j].used = True
+            return
+        while column is not None:
+            self.s[j].used = True
+            if column not in q.groups:
+                q.groups.append(column)
+            conj = self.at(j + 1)
+            if conj is None or conj.kind != "conj":
+                break
+            j += 2
+            column = self.free_column(j)
+            if column is None or self._followed_by_own_value(j):
+                break
+
+    def _followed_by_own_value(self, j: int) -> bool:
+        after = self.at(j + 1)
+        return after is not None and after.kind == "value" and after.arg[0] is self.s[j].arg
+
+    def aggregates(self, i: int) -> None:
+        span = self.s[i]
+        if span.kind != "agg":
+            return
+        q = self.q
+        funcs = [span]
+        j = self.next_index(i, ("table",))
+        nxt = self.at(j)
+        if nxt is not None and nxt.kind == "agg" and not nxt.used and span.arg in _DIRECTION:
+            span.used = True  # "highest average price": ranks the groups by the next aggregate
+            q.superlative = _DIRECTION[span.arg]
+            q.order_by_measure = True
+            return
+        while nxt is not None and nxt.kind == "conj" and self.at(j + 1) is not None and self.at(j + 1).kind == "agg":
+            funcs.append(self.at(j + 1))  # "average and maximum horsepower"
+            j = self.next_index(j + 1, ("table",))
+            nxt = self.at(j)
+        for f in funcs:
+            f.used = True
+        column = self.free_column(j)
+        if column is None and self.free_column(i + 1) is not None:
+            j = i + 1  # "maximum wheat" where wheat is both the table and its column
+            column = self.free_column(j)
+        if column is None:
+            nxt = self.at(i + 1)
+            counted = nxt is not None and nxt.kind in ("table", "rows")
+            if len(funcs) == 1 and span.arg in ("max", "min") and (counted or (nxt is None and span.text in _COUNT_SUPERLATIVES)):
+                q.measures.append(_Measure("count", None))  # "which state has the most airports"
+                q.superlative = _DIRECTION[span.arg]
+                q.order_by_measure = True
+                return
+            raise _refuse(f"The offline planner could not find the column for '{span.text}'.")
+        columns = [j]
+        while self.at(j + 1) is not None and self.at(j + 1).kind == "conj" and self.free_column(j + 2) is not None \
+                and not self._followed_by_own_value(j + 2):
+            j += 2
+            columns.append(j)
+        if q.row_level and len(funcs) == 1 and len(columns) == 1 and span.arg in _DIRECTION and q.order_key is None:
+            q.order_key = column  # "which car has the highest horsepower"
+            q.superlative = _DIRECTION[span.arg]
+            self.s[j].used = True
+            return
+        ranked_groups = q.order_by_measure and q.groups and q.limit is not None and not q.measures
+        for k in columns:
+            measured = self.free_column(k)
+            self.s[k].used = True
+            for f in funcs:
+                q.measures.append(_Measure(_measure_func(f.arg, measured), measured))
+        if ranked_groups and len(funcs) == 1 and span.arg in _DIRECTION and q.superlative is None:
+            q.superlative = _DIRECTION[span.arg]  # "which site has the highest yield": rank by MAX
+
+    def counts(self, i: int) -> None:
+        span = self.s[i]
+        if span.kind != "count":
+            return
+        span.used = True
+        nxt = self.at(i + 1)
+        counted = self.free_column(i + 2)
+        if nxt is not None and nxt.kind == "distinct" and counted is not None:
+            nxt.used = self.s[i + 2].used = True
+            self.q.measures.append(_Measure("count", counted, distinct=True))
+            return
+        column = self.free_column(i + 1) if nxt is not None and nxt.kind == "column" else None
+        if column is not None and not self._followed_by_own_value(i + 1):
+            if not column.is_text:
+                raise _refuse(f"'{nxt.text}' after '{span.text}' is ambiguous: count the rows or the distinct values?")
+            nxt.used = True
+            self.q.measures.append(_Measure("count", column, distinct=True))  # "how many origins"
+            return
+        self.q.measures.append(_Measure("count", None))
+
+    def distincts(self, i: int) -> None:
+        span = self.s[i]
+        if span.kind != "distinct":
+            return
+        j = i + 1
+        column = self.free_column(j)
+        if column is None:
+            raise _refuse(f"The offline planner could not find the column for '{span.text}'.")
+        span.used = True
+        while column is not None:
+            self.s[j].used = True
+            self.q.distinct.append(column)
+            if self.at(j + 1) is None or self.at(j + 1).kind != "conj":
+                break
+            j += 2
+            column = self.free_column(j)
+
+    def leftovers(self) -> None:
+        for span in self.s:
+            if span.used or span.kind in ("table", "rows", "conj"):
+                continue
+            if span.kind == "column":
+                before = self.at(self.s.index(span) - 1)
+                if self.q.measures and before is not None and before.kind == "value" and before.end == span.start:
+                    continue  # "gram negative bacteria": the noun the value describes
+                self.q.projections.append(span.arg)
+                continue
+            if span.kind == "number":
+                raise _refuse(f"The offline planner does not know what {span.text} refers to.")
+            raise _refuse(f"The offline planner could not use '{span.text}' in this question.")
+
+
+def _measure_func(word: str, column: Column) -> str:
+    if word in ("latest", "earliest"):
+        if not column.is_temporal:
+            raise _refuse(f"'{word}' applies to dates, and {column.name} is not one.")
+        return "max" if word == "latest" else "min"
+    if word in ("avg", "sum") and not column.is_numeric:
+        raise _refuse(f"{column.name} is not numeric, so its {_AGG_WORDS[word]} is undefined.")
+    if word in ("max", "min") and not (column.is_numeric or column.is_temporal):
+        raise _refuse(f"The {_AGG_WORDS[word]} of the text column {column.name} is rarely what is meant.")
+    return word
+
+
+def _as_literal_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _check_shape(q: _Query, has_list_verb: bool) -> None:
+    """Refuse combinations the builder would have to guess at."""
+    if q.measures:
+        if q.row_level:
+            raise _refuse("The question mixes listing rows with aggregates.")
+        if q.projections or q.distinct:
+            names = ", ".join(c.name for c in q.projections + q.distinct)
+            raise _refuse(f"The offline planner could not tell how {names} fits with the aggregate.")
+        measured = {m.column.name for m in q.measures if m.column is not None}
+        if any(g.name in measured for g in q.groups):
+            raise _refuse("The question groups by the column it aggregates.")
+        if q.order_by_measure:
+            if not q.groups or q.limit is None:
+                raise _refuse("The offline planner could not tell which groups to rank.")
+            if (q.superlative or q.top_direction) is None:
+                raise _refuse("The offline planner could not tell whether to rank from the highest or lowest.")
+        return
+    if q.which_rows and q.order_key is None:
+        q.row_level, q.which_rows, q.limit = False, False, None  # "which airports are in Houston": a listing
+    if q.row_level:
+        if q.groups or q.distinct:
+            raise _refuse("The question mixes listing rows with grouping.")
+        if q.order_key is None and not q.plain_first:
+            raise _refuse("The offline planner could not tell which column ranks the rows.")
+        if q.order_key is not None and (q.superlative or q.top_direction) is None:
+            raise _refuse("The offline planner could not tell whether to rank from the highest or lowest.")
+        return
+    if q.groups or q.limit is not None or q.order_by_measure:
+        raise _refuse("The offline planner found a grouping or ranking but nothing to compute.")
+    if q.distinct:
+        if q.projections:
+            raise _refuse("The offline planner could not tell how the columns fit together.")
+        return
+    if not (q.filters or has_list_verb):
+        raise _refuse("The offline planner could not find what to compute.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 7: SQL
+
+_AGG_BUILDERS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    "avg": lambda e: exp.Avg(this=e), "sum": lambda e: exp.Sum(this=e),
+    "max": lambda e: exp.Max(this=e), "min": lambda e: exp.Min(this=e),
+}
+_FUNC_WORDS = {"avg": "the average", "sum": "the total", "max": "the maximum", "min": "the minimum"}
+
+
+def _col(column: Column) -> exp.Column:
+    return exp.column(column.name, quoted=True)
+
+
+def _measure_sql(m: _Measure) -> exp.Expression:
+    if m.func == "count":
+        if m.column is None:
+            inner: exp.Expression = exp.Count(this=exp.Star())
+        else:
+            inner = exp.Count(this=exp.Distinct(expressions=[_col(m.column)]))
+    else:
+        inner = _AGG_BUILDERS[m.func](_col(m.column))
+    return exp.alias_(inner, m.alias, quoted=True)
+
+
+def _where(q: _Query) -> exp.Expression | None:
+    conditions = []
+    for column, values in q.filters.values():
+        literals = [exp.Literal.string(v) if isinstance(v, str) else exp.Literal.number(v) for v in values]
+        conditions.append(_col(column).eq(literals[0]) if len(literals) == 1 else _col(column).isin(*literals))
+    return exp.and_(*conditions) if conditions else None
+
+
+def _ordered(e: exp.Expression, desc: bool) -> exp.Ordered:
+    return exp.Ordered(this=e, desc=desc, nulls_first=False)
+
+
+def _build(q: _Query, dialect: str) -> Plan:
+    source = exp.Table(this=exp.to_identifier(q.table.name, quoted=True))
+    where = _where(q)
+    chart: str | None = None
+    if q.measures:
+        select = exp.select(*[_col(g) for g in q.groups], *[_measure_sql(m) for m in q.measures]).from_(source)
+        if q.groups:
+            select = select.group_by(*[_col(g) for g in q.groups])
+            if q.order_by_measure:
+                desc = (q.superlative or q.top_direction) == "desc"
+                select = select.order_by(_ordered(exp.column(q.measures[0].alias, quoted=True), desc),
+                                         *[_ordered(_col(g), False) for g in q.groups])
+                select = select.limit(q.limit)
+            else:
+                select = select.order_by(*[_ordered(_col(g), False) for g in q.groups])
+            chart = "line" if len(q.groups) == 1 and q.groups[0].is_temporal else "bar"
+        else:
+            chart = "none"
+    elif q.row_level:
+        columns = list(dict.fromkeys(q.projections + ([q.order_key] if q.order_key and q.projections else [])))
+        select = exp.select(*([_col(c) for c in columns] or [exp.Star()])).from_(source)
+        if q.order_key is not None:
+            select = select.order_by(_ordered(_col(q.order_key), (q.superlative or q.top_direction) == "desc"))
+        select = select.limit(q.limit)
+    elif q.distinct or _lists_categories(q):
+        columns = q.distinct or q.projections
+        select = exp.select(*[_col(c) for c in columns]).distinct().from_(source)
+        select = select.order_by(*[_ordered(_col(c), False) for c in columns])
+        chart = "none"
+    else:
+        select = exp.select(*([_col(c) for c in q.projections] or [exp.Star()])).from_(source)
+    if where is not None:
+        select = select.where(where)
+    return Plan(select.sql(dialect=dialect), _explain(q), chart)
+
+
+def _lists_categories(q: _Query) -> bool:
+    """`What are the species?`: listing only low-cardinality columns means their distinct values."""
+    return bool(q.projections) and not q.filters and all(c.samples for c in q.projections)
+
+
+def _explain(q: _Query) -> str:
+    """One sentence saying what the SQL computes, in the order a reader checks it."""
+    table = q.table.name
+    if q.measures:
+        parts = []
+        for m in q.measures:
+            if m.func == "count":
+                parts.append(f"the number of distinct {m.column.name}" if m.column is not None else "the number of rows")
+            else:
+                parts.append(f"{_FUNC_WORDS[m.func]} of {m.column.name}")
+        if len(q.measures) == 1 and q.measures[0].func == "count" and q.measures[0].column is None:
+            text = f"Counts the rows of {table}"
+        else:
+            text = f"Computes {_join(parts)} in {table}"
+    elif q.row_level:
+        text = f"Lists {_join([c.name for c in q.projections]) or 'the rows'} of {table}"
+    elif q.distinct or _lists_categories(q):
+        text = f"Lists the distinct values of {_join([c.name for c in q.distinct or q.projections])} in {table}"
+    else:
+        text = f"Lists {_join([c.name for c in q.projections]) or 'the rows'} of {table}"
+    if q.filters:
+        text += " where " + " and ".join(
+            f"{column.name} is {' or '.join(_quoted(v) for v in values)}" for column, values in q.filters.values())
+    if q.groups:
+        text += f" for each {_join([g.name for g in q.groups])}"
+        if q.order_by_measure:
+            desc = (q.superlative or q.top_direction) == "desc"
+            which = "highest" if desc else "lowest"
+            text += f", keeping the {'one' if q.limit == 1 else q.limit} with the {which} {q.measures[0].alias}"
+    if q.row_level:
+        if q.order_key is not None:
+            desc = (q.superlative or q.top_direction) == "desc"
+            text += f", the {q.limit} with the {'highest' if desc else 'lowest'} {q.order_key.name}"
+        else:
+            text += f", the first {q.limit}"
+    return text + "."
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+
+
+def _quoted(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The planner
+
+class OfflinePlanner:
+    """Plans single-table questions without a model; refuses (AgentFailure) when unsure."""
+
+    model = "querygpt/offline"
+
+    def plan(self, question: str, catalog: Catalog, probe: ValueProbe | None = None) -> Plan:
+        tokens = _tokenise(question)
+        if not tokens:
+            raise _refuse("The question is empty.")
+        if not catalog.tables:
+            raise _refuse("The database has no tables to ask about.")
+        table, mentions = _choose_table(tokens, catalog, question)
+        links = _Links(tokens)
+        for start, end in mentions:
+            links.claim(_Span("table", start, end, table))
+        _link_columns(links, table)
+        _link_top(links)
+        _link_keywords(links)
+        _link_values(links, table, question, probe)
+        _link_rest(links, table)
+        query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
+        _check_shape(query, any(t.text in _LIST_VERBS for t in tokens))
+        plan = _build(query, catalog.dialect)
+        asked = _asked_chart(tokens)
+        return Plan(plan.sql, plan.explanation, asked) if asked and plan.chart_hint != "none" else plan
+
+
+def _asked_chart(tokens: list[_Token]) -> str | None:
+    """`… as a bar chart`: the kind of chart the question names, if any."""
+    if not any(t.text in _CHART_NOUNS for t in tokens):
+        return None
+    return next((_CHART_WORDS[t.text] for t in tokens if t.text in _CHART_WORDS), None)
+
+
+def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe:
+    """A ValueProbe over `run` (executes SQL, returns a DataFrame): one read-only
+    `SELECT DISTINCT col FROM t WHERE lower(col) IN (...)` per call. A failing lookup finds nothing
+    rather than failing the question: the planner then refuses or answers from the samples."""
+
+    def probe(table: str, column: str, candidates: list[str]) -> list[str]:
+        candidates = [c for c in dict.fromkeys(c.lower() for c in candidates) if c]
+        if not candidates:
+            return []
+        col = exp.column(column, quoted=True)
+        query = (
+            exp.select(col).distinct()
+            .from_(exp.Table(this=exp.to_identifier(table, quoted=True)))
+            .where(exp.func("lower", col.copy()).isin(*[exp.Literal.string(c) for c in candidates]))
+            .limit(50)
+        )
+        try:
+            frame = run(query.sql(dialect=dialect))
+        except QueryGPTError:
+            return []
+        return [v for v in frame.iloc[:, 0].tolist() if isinstance(v, str)]
+
+    return probe

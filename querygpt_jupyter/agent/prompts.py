@@ -1,0 +1,144 @@
+"""What the model is told: a function of the catalogue, the conversation and the user's notes.
+
+Everything here is pure (no I/O), so prompt size and content are easy to test and benchmark."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..connections.catalog import Catalog, Table
+
+# the engine's name as a person (and a model) knows it, per sqlglot dialect
+ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB",
+                "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle"}
+SCHEMA_TOKEN_BUDGET = 6_000     # above this, only the tables most related to the question get full DDL
+FULL_TABLES_WHEN_PRUNED = 12
+SAMPLES_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class PriorTurn:
+    """What a follow-up needs of an earlier turn: no result rows, only their shape."""
+
+    question: str
+    sql: str | None
+    columns: tuple[str, ...] = ()
+    row_count: int = 0
+    error: str | None = None
+
+
+def estimate_tokens(text: str) -> int:
+    """~4 characters a token: good enough to budget a prompt without a tokenizer download."""
+    return max(1, len(text) // 4)
+
+
+def table_ddl(table: Table) -> str:
+    lines = []
+    for column in table.columns:
+        parts = [f"  {_quote(column.name)} {column.type}"]
+        if column.primary_key:
+            parts.append("PRIMARY KEY")
+        notes = []
+        if column.comment:
+            notes.append(column.comment)
+        if column.samples:
+            notes.append("values: " + ", ".join(repr(v) for v in column.samples[:SAMPLES_SHOWN]))
+        line = " ".join(parts)
+        lines.append(line + (f"  -- {'; '.join(notes)}" if notes else ""))
+    for fk in table.foreign_keys:
+        lines.append(f"  FOREIGN KEY ({', '.join(map(_quote, fk.columns))}) REFERENCES {_quote(fk.references)}"
+                     f"({', '.join(map(_quote, fk.ref_columns))})")
+    header = f"CREATE TABLE {_quote(table.name)} ("
+    comment = []
+    if table.comment:
+        comment.append(table.comment)
+    if table.row_count is not None:
+        comment.append(f"{table.row_count:,} rows")
+    if comment:
+        header += f"  -- {'; '.join(comment)}"
+    return header + "\n" + ",\n".join(lines) + "\n);"
+
+
+def join_paths(catalog: Catalog) -> list[str]:
+    return [
+        f"{t.name}.{', '.join(fk.columns)} → {fk.references}.{', '.join(fk.ref_columns)}"
+        for t in catalog.tables for fk in t.foreign_keys
+    ]
+
+
+def schema_text(catalog: Catalog, question: str = "") -> tuple[str, bool]:
+    """DDL for the whole schema, or — when that is over budget — for the tables most related to
+    the question, plus the names of the others (the model can describe them with a tool).
+    Returns (text, pruned)."""
+    full = "\n\n".join(table_ddl(t) for t in catalog.tables)
+    if estimate_tokens(full) <= SCHEMA_TOKEN_BUDGET:
+        return full, False
+    ranked = rank_tables(catalog, question)
+    chosen = ranked[:FULL_TABLES_WHEN_PRUNED]
+    others = [t.name for t in catalog.tables if t not in chosen]
+    text = "\n\n".join(table_ddl(t) for t in chosen)
+    text += f"\n\n-- {len(others)} more tables (ask describe_table for their columns): " + ", ".join(others)
+    return text, True
+
+
+def rank_tables(catalog: Catalog, question: str) -> list[Table]:
+    """Tables ordered by how many of the question's words their names, columns and comments
+    share; foreign-key neighbours of a match get a smaller boost."""
+    words = _words(question)
+    scores = {}
+    for table in catalog.tables:
+        vocabulary = _words(table.name) | {w for c in table.columns for w in _words(c.name)} | _words(table.comment or "")
+        scores[table.name] = 3 * len(words & _words(table.name)) + len(words & vocabulary)
+    for table in catalog.tables:
+        for fk in table.foreign_keys:
+            if scores.get(table.name, 0) > 0:
+                scores[fk.references] = scores.get(fk.references, 0) + 1
+    return sorted(catalog.tables, key=lambda t: -scores.get(t.name, 0))
+
+
+def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True) -> str:
+    engine = ENGINE_NAMES.get(catalog.dialect, catalog.dialect)
+    schema, _ = schema_text(catalog, question)
+    paths = join_paths(catalog)
+    how = (
+        "When you have the query, call submit_answer with the SQL, an optional chart hint and one sentence "
+        "saying what it computes. Use the other tools only if the schema below is not enough."
+        if tools else
+        "Reply with the SQL in one ```sql fenced block, then one sentence saying what it computes."
+    )
+    parts = [
+        f"You write one read-only {engine} SQL query (dialect: {catalog.dialect}) that answers the analyst's question.",
+        "Rules: a single SELECT (WITH, UNION and subqueries are fine); only the tables and columns listed; "
+        "quote identifiers that need it; no LIMIT unless the question asks for a number of rows (a row cap is "
+        "added for you); never write data, change settings or read files.",
+        how,
+        "If the question cannot be answered from these tables, say so in one sentence instead of guessing.",
+        "Schema:\n" + schema,
+    ]
+    if paths:
+        parts.append("Join paths (foreign keys):\n" + "\n".join(paths))
+    if notes.strip():
+        parts.append("Notes about the data from the analyst:\n" + notes.strip())
+    return "\n\n".join(parts)
+
+
+def conversation(history: list[PriorTurn]) -> list[dict]:
+    """Earlier turns as chat messages, so that follow-ups ("only Europe", "per year") work."""
+    messages: list[dict] = []
+    for turn in history:
+        messages.append({"role": "user", "content": turn.question})
+        if turn.sql:
+            shape = f"{turn.row_count} rows; columns: {', '.join(turn.columns)}" if turn.columns else f"{turn.row_count} rows"
+            messages.append({"role": "assistant", "content": f"```sql\n{turn.sql}\n```\nResult: {shape}."})
+        elif turn.error:
+            messages.append({"role": "assistant", "content": f"(no answer: {turn.error})"})
+    return messages
+
+
+def _quote(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def _words(text: str) -> set[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text or "")
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", spaced.lower()) if len(w) > 2}

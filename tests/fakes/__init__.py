@@ -1,0 +1,1 @@
+"""Scripted test doubles for model traffic: an OpenAI-compatible loopback server and a LiteLLM provider."""

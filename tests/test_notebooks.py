@@ -1,0 +1,76 @@
+"""The example notebooks run top to bottom offline in a real kernel, with the outputs we promise."""
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+
+VEGALITE = "application/vnd.vegalite.v5+json"
+
+
+def execute(name: str, tmp_path):
+    nb = nbformat.read(os.path.join(ROOT, "notebooks", name), as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.validate(nb)
+    return nb
+
+
+def outputs_of(nb, startswith: str):
+    cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith))
+    return cell.outputs
+
+
+def html_of(outputs) -> str:
+    return "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    return execute("quickstart.ipynb", tmp_path_factory.mktemp("nb"))
+
+
+def test_quickstart_runs_without_errors(quickstart):
+    errors = [o for c in quickstart.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+
+
+def test_quickstart_tables_lists_the_demo_catalogue(quickstart):
+    text = outputs_of(quickstart, "%ask tables")[0]["data"]["text/plain"]
+    assert "seattle_weather" in text and "Origin" in text
+
+
+def test_quickstart_question_has_a_static_chart_and_a_table(quickstart):
+    outputs = outputs_of(quickstart, "%%ask\nAverage horsepower by origin")
+    charts = [o for o in outputs if VEGALITE in o.get("data", {})]
+    assert len(charts) == 1 and charts[0]["data"]["image/svg+xml"].lstrip().startswith("<svg")
+    assert "Europe" in html_of(outputs) and "3 rows" in html_of(outputs)
+
+
+def test_quickstart_sql_cell_binds_its_dataframe(quickstart):
+    text = outputs_of(quickstart, "hp_by_origin")[0]["data"]["text/plain"]
+    assert "Europe" in text and "Japan" in text and "USA" in text
+
+
+def test_quickstart_refusals_are_explained(quickstart):
+    assert "AGENT_FAILURE" in outputs_of(quickstart, "import querygpt_jupyter as qg")[0]["text"]
+    assert "PERMISSION_DENIED" in outputs_of(quickstart, "refused = ")[0]["text"]
+
+
+def test_a_real_kernel_receives_the_inserted_cell(demo_path):
+    """JupyterLab inserts the cell from the execute_reply's set_next_input payload."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive("%load_ext querygpt_jupyter", timeout=60)
+        reply = kc.execute_interactive("%%ask\nHow many cars per origin?", timeout=120, output_hook=lambda msg: None)
+        payloads = reply["content"]["payload"]
+        assert [p["source"] for p in payloads] == ["set_next_input"]
+        assert payloads[0]["text"].startswith("%%ask --sql --conn demo --name cars_origin") and payloads[0]["replace"] is False
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
