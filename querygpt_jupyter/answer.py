@@ -29,7 +29,9 @@ class Answer:
     connection: str | None = None      # label without secrets
     fingerprint: str | None = None
     executed_sql: str | None = None    # with the row cap, as it ran
-    attempts: list[dict] = field(default_factory=list)
+    attempts: list[dict] = field(default_factory=list)   # model candidates: {"sql", "error"}
+    notes: list[str] = field(default_factory=list)       # e.g. "Transpiled from mysql to duckdb."
+    prompt_tokens_first_call: int = 0
     _deferred_chart: Callable[["Answer"], None] | None = field(default=None, repr=False)
 
     @property

@@ -2,23 +2,36 @@
 are in `Answer.error`, never raised (only misuse of the API itself raises `UsageError`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from . import errors
 from .answer import Answer
 from .events import Listener, ignore
 
 
-def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Listener = ignore, **options) -> Answer:
+def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Listener = ignore,
+        history: Sequence[Answer] = (), **options) -> Answer:
     """Ask `db` (URL, path, connection object, DataFrame or "demo"; default: the notebook's current
-    connection, else the demo database) a question in plain language."""
+    connection, else the demo database) a question in plain language. `history`: earlier answers
+    of the conversation, so that follow-ups ("only Europe") work."""
     from .agent.turn import TurnOptions, ask_turn
 
     cfg = _config(model=model, **options)
     adapter, failed = _open(db, cfg, question=question, model=cfg.model)
     if failed:
         return failed
-    return ask_turn(question, adapter, TurnOptions.from_config(cfg), on_event)
+    return ask_turn(question, adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event)
+
+
+def prior_turns(answers: Sequence[Answer]) -> tuple:
+    """What the model is told of earlier turns: question, SQL and the result's shape — no rows."""
+    from .agent.prompts import PriorTurn
+
+    return tuple(
+        PriorTurn(a.question, a.sql, tuple(str(c) for c in a.df.columns) if a.df is not None else (), a.row_count,
+                  a.error.code if a.error is not None else None)
+        for a in answers if a.question
+    )
 
 
 def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: str | None = None, **options) -> Answer:

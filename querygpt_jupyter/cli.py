@@ -109,6 +109,8 @@ def _stderr_progress(args):
         return ignore
 
     def show(event) -> None:
+        if not event.message:
+            return
         print(f"\r\033[2K{event.message}", end="" if event.stage not in ("done", "error") else "\n",
               file=sys.stderr, flush=True)
 

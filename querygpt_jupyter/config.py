@@ -35,6 +35,22 @@ class Ask(Configurable):
     ).tag(config=True)
     insert_cell = Bool(True, help="After %%ask, insert a new cell below with the reproducible code.").tag(config=True)
     max_chart_rows = Int(5_000, min=10, help="Most rows sent to Vega-Lite; larger results are aggregated or sampled.").tag(config=True)
+    key_env = Unicode("", help="Name of the environment variable holding the model's API key (never the key itself).").tag(config=True)
+    tools = CaselessStrEnum(["auto", "on", "off"], default_value="auto",
+                            help="Offer the model schema tools: auto = when LiteLLM says the model supports tool calls.").tag(config=True)
+    notes = Unicode("", help="Notes about the data for the model (or @path/to/notes.md to read them from a file).").tag(config=True)
+    max_steps = Int(8, min=1, help="Most model calls in one turn.").tag(config=True)
+    max_retries = Int(3, min=0, help="Corrections after a failed SQL candidate before AGENT_FAILURE.").tag(config=True)
+    max_tokens = Int(60_000, min=100, help="Most prompt + completion tokens in one turn.").tag(config=True)
+    model_timeout_s = Float(60.0, min=0.1, help="Seconds one model call may take (retried with backoff).").tag(config=True)
+    model_retries = Int(3, min=0, help="Retries of a model call on 429 / 5xx / timeouts.").tag(config=True)
+    history_turns = Int(6, min=0, help="Earlier turns of the conversation given to the model for follow-ups.").tag(config=True)
+
+    def resolved_notes(self) -> str:
+        if self.notes.startswith("@"):
+            with open(os.path.expanduser(self.notes[1:]), encoding="utf-8") as f:
+                return f.read()
+        return self.notes
 
     def resolved_allowed_paths(self) -> tuple[str, ...]:
         paths = self.allowed_paths or [os.getcwd()]

@@ -70,7 +70,10 @@ class AskMagics(Magics):
                           view=args.view)
         conn = self.session.resolve_name(args.conn)
         adapter = self.session.adapter(conn)
-        options = TurnOptions.from_config(cfg)
+        from .api import prior_turns
+
+        same_connection = [a for a in self.session.answers if a.connection == adapter.label and a.model]
+        options = TurnOptions.from_config(cfg, prior_turns(same_connection))
         progress = ProgressLine(developer=cfg.view == "developer")
         if args.sql:
             answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))

@@ -34,6 +34,8 @@ HINT = "Configure a model with `%ask model openai/gpt-4o-mini` or --model, or re
 
 @dataclass(frozen=True)
 class Plan:
+    """What a planner hands the pipeline: SQL to guard and run, and how to present it."""
+
     sql: str                       # in catalog.dialect
     explanation: str               # one sentence: what the query computes
     chart_hint: str | None = None  # "bar", "line", "none", or None to let the chart chooser decide
@@ -51,7 +53,7 @@ i me my we us our you your they them their it its s please can could would will 
 all any some only also just as
 """.split())
 _FILLER_WORDS = frozenset("""
-show list give tell find get display return see let lets know
+show list give tell find get display return see let lets know name
 data dataset table tables database value values amount
 made built located recorded based listed named called observed registered measured reported
 come comes came originate originating belong belongs belonging
@@ -74,6 +76,10 @@ _LIST_VERBS = frozenset({"list", "show", "display", "give", "return", "what", "w
 
 _CONJUNCTIONS = frozenset({"and", "or", ",", "&"})
 
+# Nouns that qualify a column rather than name one ("weather types"), even where another table
+# has a column called `type`.
+_GENERIC_NOUNS = frozenset({"type", "kind", "category", "class", "group", "sort", "label", "level", "name"})
+
 # Nouns that mean "the rows" whatever the table ("how many records per signal").
 _ROW_NOUNS = frozenset({"row", "record", "entry", "observation", "item"})
 
@@ -83,6 +89,8 @@ _KEYWORDS: dict[tuple[str, ...], tuple[str, str | None]] = {
     ("how", "many"): ("count", None),
     ("number", "of"): ("count", "number of"),
     ("total", "number", "of"): ("count", None),
+    ("total", "count", "of"): ("count", None),
+    ("total", "count"): ("count", None),
     ("count", "of"): ("count", None),
     ("count",): ("count", None),
     ("counts",): ("count", None),
@@ -204,6 +212,7 @@ class _Span:
     arg: Any = None  # Table | Column | (Column, value) | number | keyword argument | (n, direction, word)
     text: str = ""
     used: bool = False
+    describes_value: bool = False  # a column named before its value ("state AK"); may still group
 
 
 class _Links:
@@ -257,7 +266,8 @@ _FULL, _INITIALS, _PARTIAL, _ABBREVIATION = 0, 1, 2, 3
 
 def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, int]], dict[str, set[str]]]:
     """Every way the question may name a column: all its words (`weight in lbs`), the initials of
-    a long name (`mpg`), or its head word alone (`weight`) when no other column shares that word. Returns the patterns and, per word, the columns using it (to spot ambiguity)."""
+    a long name (`mpg`), or its head word alone (`weight`) when no other column shares that word.
+    Returns the patterns and, per word, the columns using it (to spot ambiguity)."""
     patterns: list[tuple[tuple[str, ...], Column, int]] = []
     users: dict[str, set[str]] = defaultdict(set)
     for column in table.columns:
@@ -465,11 +475,13 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tupl
         mentions = _table_mentions(tokens, table)
         if mentions:
             named[table.name] = mentions
-    # a longer name wins over a shorter one inside it ("seattle weather" over a table "weather")
+    # a longer name wins over a shorter one inside it ("seattle weather" over a table "weather"),
+    # and so does a column of another table ("customer id" of orders over customers)
+    longer = {t.name: named.get(t.name, []) + _column_mentions(tokens, t) for t in catalog.tables}
     for name, mentions in list(named.items()):
         kept = [m for m in mentions if not any(
-            o != name and any(s <= m[0] and m[1] <= e and (e - s) > (m[1] - m[0]) for s, e in named[o])
-            for o in named)]
+            o != name and any(s <= m[0] and m[1] <= e and (e - s) > (m[1] - m[0]) for s, e in spans)
+            for o, spans in longer.items())]
         if kept:
             named[name] = kept
         else:
@@ -488,6 +500,17 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tupl
     return _infer_table(tokens, catalog, question)
 
 
+def _column_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]:
+    """Token ranges spelling a column's full multi-word name."""
+    found = []
+    for column in table.columns:
+        stems = _name_stems(column.name)
+        if len(stems) > 1:
+            n = len(stems)
+            found += [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]
+    return found
+
+
 def _namesake_column(table: Table) -> Column | None:
     """The column named like its table (`wheat.wheat`): a lone mention may mean either."""
     stems = _name_stems(table.name)
@@ -495,8 +518,8 @@ def _namesake_column(table: Table) -> Column | None:
 
 
 def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
-    """No table named: pick the table whose columns, sample values and name words explain the
-    most words — only if no other table explains as many, or explains a word this one cannot."""
+    """No table named: pick the one table whose columns, sample values and name words explain
+    the question's words better than every other table (see `_dominates`); else refuse."""
     coverage: dict[str, set[int]] = {}
     partial_words: dict[str, list[tuple[int, int]]] = {}
     for table in catalog.tables:
@@ -515,18 +538,25 @@ def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple
     if not coverage:
         raise _refuse("The offline planner could not tell which table the question is about.")
     ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
-    best = ranked[0]
-    rivals = [name for name in ranked[1:] if len(coverage[name]) == len(coverage[best])]
-    for name in ranked[1:]:
-        unexplained = coverage[name] - coverage[best]
-        if any(i - 1 not in coverage[best] for i in unexplained):
-            rivals.append(name)
-    if rivals:
-        names = ", ".join(sorted({best, *rivals}))
+    best = next((name for name in ranked if _dominates(name, coverage)), None)
+    if best is None:
+        names = ", ".join(sorted(ranked[:4]))
         raise _refuse(f"The question could be about several tables ({names}); name the table.")
     table = catalog.table(best)
     assert table is not None
     return table, partial_words[best]
+
+
+def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
+    """Whether `name` explains a word no other table does, and every word another table
+    explains is explained here too or is a head noun after one (`weather types`)."""
+    mine = coverage[name]
+    for other, theirs in coverage.items():
+        if other == name:
+            continue
+        if not mine - theirs or any(i - 1 not in mine for i in theirs - mine):
+            return False
+    return True
 
 
 def _sample_values_only(links: _Links, table: Table, question: str) -> list[_Span]:
@@ -548,11 +578,15 @@ def _link_top(links: _Links) -> list[_Span]:
         a, b = tokens[i], tokens[i + 1]
         if not links.free(i, i + 2):
             continue
-        if a.text in _TOP_WORDS and b.number is not None and b.number.is_integer() and b.number > 0:
+        if a.text in _TOP_WORDS and _is_count(b):
             spans.append(links.claim(_Span("top", i, i + 2, (int(b.number), _TOP_WORDS[a.text], a.text))))
-        elif b.text in _TOP_WORDS and b.text != "first" and a.number is not None and a.number.is_integer() and a.number > 0:
+        elif b.text in _TOP_WORDS and b.text != "first" and _is_count(a):
             spans.append(links.claim(_Span("top", i, i + 2, (int(a.number), _TOP_WORDS[b.text], b.text))))
     return spans
+
+
+def _is_count(token: _Token) -> bool:
+    return token.number is not None and token.number.is_integer() and token.number > 0
 
 
 def _link_keywords(links: _Links) -> list[_Span]:
@@ -572,11 +606,13 @@ def _link_keywords(links: _Links) -> list[_Span]:
     return spans
 
 
-def _link_rest(links: _Links, table: Table) -> None:
+def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
     """Numbers, row nouns, conjunctions and `what <column>` get spans; stop words are dropped;
     every other word must be a harmless head noun (`la riots victims`, `weather types`) or an
-    apposition (`Alaska state AK`) — else the planner refuses rather than ignore it."""
+    apposition (`Alaska state AK`) — else the planner refuses rather than ignore it. A word
+    that names another table, one of its columns or one of its values is never harmless."""
     tokens = links.tokens
+    foreign = _foreign_words(catalog, table)
     for i, token in enumerate(tokens):
         if links.owner[i] is not None:
             continue
@@ -595,12 +631,19 @@ def _link_rest(links: _Links, table: Table) -> None:
         if token.text in _UNSUPPORTED:
             raise _refuse(f"The offline planner does not handle '{token.text}' (comparisons, time buckets, "
                           "medians and the like need a model).")
+        owner = _foreign_owner(links, i, foreign)
+        if owner is not None:
+            raise _refuse(f"'{token.text}' belongs to the table {owner}, but the question is about {table.name}; "
+                          "the offline planner answers questions about one table.")
         if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
             continue  # a head noun after a mention: "la riots victims", "rainy days"
-        if _is_counted_noun(links, i):
-            continue
+        if _is_counted_noun(links, i) and any(c.is_text for c in table.columns):
+            continue  # (rows of a table without any text column are periods, not things: crimea's months)
         if _is_apposition(links, i) or _names_next_value(links, i):
             continue
+        if i in links.singular_values:
+            raise _refuse(f"'{token.text}' may mean a stored value or the rows counted; name the column "
+                          "and the value (e.g. `type Homicide`).")
         sharing = [c.name for c in table.columns if token.stem in _name_stems(c.name)]
         if sharing:
             raise _refuse(f"'{token.text}' could mean several columns ({', '.join(sharing)}).")
@@ -610,6 +653,41 @@ def _link_rest(links: _Links, table: Table) -> None:
             raise _refuse(f"'{span.text}' could mean several columns ({', '.join(span.arg)}).")
         if span.kind == "unsupported":
             raise _refuse(f"The offline planner does not handle '{span.text}' (comparisons need a model).")
+
+
+def _foreign_words(catalog: Catalog, table: Table) -> dict[str, str]:
+    """Words of other tables — their names, column names (head words) and sample values — that
+    this table does not share, each with a table it belongs to."""
+    own = set(_name_stems(table.name))
+    for column in table.columns:
+        own.update(_name_stems(column.name))
+    foreign: dict[str, str] = {}
+    for other in catalog.tables:
+        if other.name == table.name:
+            continue
+        words = set(_name_stems(other.name))
+        for column in other.columns:
+            stems = _name_stems(column.name)
+            words.update(stems if len(stems) == 1 else _head_words(stems))
+            words.update(_normalised(v) for v in column.samples if isinstance(v, str))
+        for word in words - own:
+            if word and word not in _STOPWORDS and word not in _KEYWORD_WORDS:
+                foreign.setdefault(word, other.name)
+    return foreign
+
+
+def _foreign_owner(links: _Links, i: int, foreign: dict[str, str]) -> str | None:
+    """The other table a free word at `i` (alone, or starting a phrase) belongs to, if any."""
+    token = links.tokens[i]
+    if token.stem in _GENERIC_NOUNS:
+        return None
+    for n in (3, 2, 1):
+        if links.free(i, i + n):
+            phrase = links.tokens[i:i + n]
+            for key in {" ".join(t.text for t in phrase), " ".join(t.stem for t in phrase)}:
+                if key in foreign:
+                    return foreign[key]
+    return None
 
 
 def _is_counted_noun(links: _Links, i: int) -> bool:
@@ -668,6 +746,7 @@ class _Query:
     projections: list[Column] = field(default_factory=list)
     row_level: bool = False          # rows of the table, not aggregates (top 5 cars by weight)
     which_rows: bool = False         # "which cars …": row-level only if a superlative follows
+    which_column: bool = False       # "which cities …": ranked groups, or a plain list of values
     order_key: Column | None = None  # row-level sort column
     order_by_measure: bool = False
     top_entity: _Span | None = None
@@ -747,7 +826,7 @@ class _Reader:
             span.used = True
             before = self.at(i - 1)
             if before is not None and before.kind == "column" and before.arg is column:
-                before.used = True  # "city of Houston", "state AK"
+                before.used = before.describes_value = True  # "city of Houston", "state AK"
         elif span.kind == "number":
             numbers = [i]
             j = i + 1
@@ -794,12 +873,15 @@ class _Reader:
                 q.order_by_measure = True
         elif span.kind == "which":
             entity = self.at(i + 1)
+            if entity is not None and entity.kind == "number":
+                span.used = True  # "which 3 states have …": the number ranks
+                return
             if q.limit is not None or entity is None:
                 return
             span.used = True
             q.limit = 1
             if entity.kind == "column" and not entity.used:
-                entity.used = True
+                entity.used = q.which_column = True
                 q.groups.append(entity.arg)
                 q.order_by_measure = True
             elif entity.kind in ("table", "rows"):
@@ -846,6 +928,8 @@ class _Reader:
             counted.used = True  # "per number of cylinders" is "per cylinders"
             j += 1
         column = self.free_column(j)
+        if column is None and self.at(j) is not None and self.at(j).describes_value:
+            column = self.at(j).arg  # "by symbol for AAPL and MSFT"
         if column is None:
             target = self.at(j)
             words = f" '{target.text}'" if target is not None else ""
@@ -878,6 +962,12 @@ class _Reader:
         funcs = [span]
         j = self.next_index(i, ("table",))
         nxt = self.at(j)
+        following = self.at(j + 1)
+        if nxt is not None and nxt.kind == "count" and nxt.arg == "number of" and following is not None \
+                and following.kind == "column" and following.arg.is_numeric:
+            nxt.used = True  # "average number of cylinders" is the average of Cylinders
+            j += 1
+            nxt = following
         if nxt is not None and nxt.kind == "agg" and not nxt.used and span.arg in _DIRECTION:
             span.used = True  # "highest average price": ranks the groups by the next aggregate
             q.superlative = _DIRECTION[span.arg]
@@ -896,7 +986,8 @@ class _Reader:
         if column is None:
             nxt = self.at(i + 1)
             counted = nxt is not None and nxt.kind in ("table", "rows")
-            if len(funcs) == 1 and span.arg in ("max", "min") and (counted or (nxt is None and span.text in _COUNT_SUPERLATIVES)):
+            alone = nxt is None and span.text in _COUNT_SUPERLATIVES  # "which race has the most (victims)"
+            if len(funcs) == 1 and span.arg in ("max", "min") and (counted or alone):
                 q.measures.append(_Measure("count", None))  # "which state has the most airports"
                 q.superlative = _DIRECTION[span.arg]
                 q.order_by_measure = True
@@ -926,6 +1017,12 @@ class _Reader:
         if span.kind != "count":
             return
         span.used = True
+        before = self.at(i - 1)
+        if span.text.split()[0] in ("count", "counts") and before is not None and before.kind == "column" \
+                and before.end == span.start:
+            if not before.arg.is_numeric:
+                raise _refuse(f"'{before.text} {span.text}' is ambiguous: the rows or the distinct values?")
+            return  # "cylinder count" names the column Cylinders
         nxt = self.at(i + 1)
         counted = self.free_column(i + 2)
         if nxt is not None and nxt.kind == "distinct" and counted is not None:
@@ -933,6 +1030,10 @@ class _Reader:
             self.q.measures.append(_Measure("count", counted, distinct=True))
             return
         column = self.free_column(i + 1) if nxt is not None and nxt.kind == "column" else None
+        noun = self.at(i + 2)
+        if column is not None and noun is not None and noun.kind in ("rows", "table") and noun.start == nxt.end:
+            nxt.used = True  # "how many weather records": the column only qualifies the rows
+            column = None
         if column is not None and not self._followed_by_own_value(i + 1):
             if not column.is_text:
                 raise _refuse(f"'{nxt.text}' after '{span.text}' is ambiguous: count the rows or the distinct values?")
@@ -989,8 +1090,9 @@ def _as_literal_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _check_shape(q: _Query, has_list_verb: bool) -> None:
-    """Refuse combinations the builder would have to guess at."""
+def _settle_shape(q: _Query, has_list_verb: bool) -> None:
+    """Settle the readings that depend on the whole question (`which airports …` without a
+    superlative is a listing) and refuse combinations the builder would have to guess at."""
     if q.measures:
         if q.row_level:
             raise _refuse("The question mixes listing rows with aggregates.")
@@ -1008,6 +1110,9 @@ def _check_shape(q: _Query, has_list_verb: bool) -> None:
         return
     if q.which_rows and q.order_key is None:
         q.row_level, q.which_rows, q.limit = False, False, None  # "which airports are in Houston": a listing
+    if q.which_column and q.superlative is None and len(q.groups) == 1:
+        q.distinct, q.groups = q.groups, []  # "which cities are in AK": the distinct values
+        q.limit, q.order_by_measure = None, False
     if q.row_level:
         if q.groups or q.distinct:
             raise _refuse("The question mixes listing rows with grouping.")
@@ -1111,7 +1216,7 @@ def _explain(q: _Query) -> str:
         parts = []
         for m in q.measures:
             if m.func == "count":
-                parts.append(f"the number of distinct {m.column.name}" if m.column is not None else "the number of rows")
+                parts.append("the number of rows" if m.column is None else f"the number of distinct {m.column.name}")
             else:
                 parts.append(f"{_FUNC_WORDS[m.func]} of {m.column.name}")
         if len(q.measures) == 1 and q.measures[0].func == "count" and q.measures[0].column is None:
@@ -1143,7 +1248,9 @@ def _explain(q: _Query) -> str:
 
 
 def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _quoted(value: Any) -> str:
@@ -1172,9 +1279,9 @@ class OfflinePlanner:
         _link_top(links)
         _link_keywords(links)
         _link_values(links, table, question, probe)
-        _link_rest(links, table)
+        _link_rest(links, table, catalog)
         query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
-        _check_shape(query, any(t.text in _LIST_VERBS for t in tokens))
+        _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
         plan = _build(query, catalog.dialect)
         asked = _asked_chart(tokens)
         return Plan(plan.sql, plan.explanation, asked) if asked and plan.chart_hint != "none" else plan

@@ -30,13 +30,25 @@ class TurnOptions:
     explain: bool = True
     api_base: str = ""
     defer_chart: bool = False   # build the chart on first access of Answer.chart (run_sql from Python)
+    key_env: str = ""
+    tools: str = "auto"
+    notes: str = ""
+    max_steps: int = 8
+    max_retries: int = 3
+    max_tokens: int = 60_000
+    model_timeout_s: float = 60.0
+    model_retries: int = 3
+    history: tuple = ()         # PriorTurn records of this conversation, oldest first
 
     @classmethod
-    def from_config(cls, cfg: "Ask") -> "TurnOptions":
+    def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
         return cls(
             model=cfg.model, max_rows=cfg.max_rows, timeout_s=cfg.timeout_s,
             allowed_paths=cfg.resolved_allowed_paths(), chart=cfg.chart,
             max_chart_rows=cfg.max_chart_rows, explain=cfg.explain, api_base=cfg.api_base,
+            key_env=cfg.key_env, tools=cfg.tools, notes=cfg.resolved_notes(), max_steps=cfg.max_steps,
+            max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, model_timeout_s=cfg.model_timeout_s,
+            model_retries=cfg.model_retries, history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
         )
 
 
@@ -101,12 +113,19 @@ def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: 
         with turn.stage("schema", "Looking at the tables…"):
             catalog = introspect(adapter)
             answer.fingerprint = catalog.fingerprint
-        with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
-            planner = _planner_for(options)
-            plan = planner.plan(question, catalog, _probe_for(adapter, options))
-        answer.sql = plan.sql
-        answer.explanation = plan.explanation if options.explain else ""
-        _check_run_chart(turn, plan.sql, adapter, options, question, plan.chart_hint)
+        planner = _planner_for(options)
+        if hasattr(planner, "client"):
+            _model_plan(turn, planner, question, catalog, adapter, options)
+        else:
+            with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
+                plan = planner.plan(question, catalog, _probe_for(adapter, options))
+            answer.sql = plan.sql
+            answer.explanation = plan.explanation if options.explain else ""
+            _check_run_chart(turn, plan.sql, adapter, options, question, plan.chart_hint)
+        if options.explain and answer.error is None:
+            from .summary import summarize
+
+            answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
     return turn.finish()
 
 
@@ -122,8 +141,57 @@ def sql_turn(sql: str, adapter: "Adapter", options: TurnOptions, listener: Liste
     return turn.finish()
 
 
-def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,
-                     chart_hint: str | None) -> None:
+def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter", options: TurnOptions) -> None:
+    """The model path: every candidate is checked and run inside the planner's loop, so a
+    database error goes back to the model like a schema error does."""
+    from ..sql import guard
+    from ..sql.execute import run_query
+
+    answer = turn.answer
+    policy = guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths)
+    inner_ms = 0.0
+
+    def probe(sql: str):
+        return run_query(adapter, guard.check(sql, policy), max_rows=20, timeout_s=min(options.timeout_s, 10.0)).df
+
+    def validate(sql: str) -> str:
+        nonlocal inner_ms
+        began = time.perf_counter()
+        try:
+            _check_and_run(turn, sql, adapter, options)
+        finally:
+            inner_ms += (time.perf_counter() - began) * 1000
+        return sql
+
+    def on_token(text: str) -> None:
+        turn.emit("generating_sql", "", token=text)
+
+    def on_attempt(attempt: dict) -> None:
+        answer.attempts.append(attempt)
+        if attempt["error"]:
+            turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt['error']['code']}); asking again…",
+                      attempt=attempt)
+
+    began = time.perf_counter()
+    turn.emit("generating_sql", f"Asking {options.model}…", model=options.model)
+    try:
+        plan = planner.plan(question, catalog, probe, validate, history=options.history, on_token=on_token,
+                            on_attempt=on_attempt)
+    except errors.QueryGPTError as error:
+        answer.usage.update(getattr(error, "usage", {}) or {})
+        raise
+    finally:
+        answer.timings["generating_sql"] = (time.perf_counter() - began) * 1000 - inner_ms
+    answer.sql = plan.sql
+    answer.usage.update(plan.usage)
+    answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
+    answer.explanation = plan.explanation if options.explain else ""
+    if plan.transpiled_from:
+        answer.notes.append(f"Transpiled from {plan.transpiled_from} to {adapter.dialect}.")
+    _chart_stage(turn, options, question, plan.chart_hint)
+
+
+def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions) -> None:
     from ..sql import guard
     from ..sql.execute import run_query
 
@@ -133,7 +201,17 @@ def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOpt
     with turn.stage("executing", "Running the query…"):
         result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s)
     answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
-    if options.chart and len(result.df) and chart_hint != "none":
+
+
+def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,
+                     chart_hint: str | None) -> None:
+    _check_and_run(turn, sql, adapter, options)
+    _chart_stage(turn, options, question, chart_hint)
+
+
+def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: str | None) -> None:
+    answer = turn.answer
+    if options.chart and answer.df is not None and len(answer.df) and chart_hint != "none":
         if options.defer_chart:
             answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
             return
@@ -162,10 +240,14 @@ def _planner_for(options: TurnOptions):
         from .offline import OfflinePlanner
 
         return OfflinePlanner()
-    raise errors.ModelUnavailable(
-        f"The model {options.model!r} cannot be reached from this build.",
-        hint="Use the built-in planner with --model querygpt/offline (model-backed answers need a configured LiteLLM model).",
-    )
+    from .llm import ModelClient, ModelSettings
+    from .model_planner import AgentLimits, ModelPlanner
+
+    settings = ModelSettings(model=options.model, api_base=options.api_base, key_env=options.key_env,
+                             timeout_s=options.model_timeout_s, max_retries=options.model_retries)
+    limits = AgentLimits(max_steps=options.max_steps, max_retries=options.max_retries, max_tokens=options.max_tokens)
+    use_tools = {"on": True, "off": False}.get(options.tools)
+    return ModelPlanner(ModelClient(settings), limits, use_tools=use_tools, notes=options.notes)
 
 
 def _probe_for(adapter: "Adapter", options: TurnOptions):

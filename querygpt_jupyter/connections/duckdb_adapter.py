@@ -20,6 +20,9 @@ def _sandbox(con, allowed_paths: tuple[str, ...]) -> None:
     `read_only=True` alone is not a sandbox (NOTES.md): it still reads any file and can COPY out.
     The order matters: allowed_directories cannot change once external access is off.
     """
+    locked = con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
+    if locked and not con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+        return  # the file's database instance was already sandboxed by an earlier connection of this process
     roots = exp.Array(expressions=[exp.Literal.string(os.path.join(p, "")) for p in allowed_paths])
     con.execute(f"SET allowed_directories = {roots.sql('duckdb')}")
     con.execute("SET enable_external_access = false")
