@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     add_db(ask)
     ask.add_argument("--model", help="LiteLLM model string or querygpt/offline (default).")
     ask.add_argument("--api-base", help="Base URL of an OpenAI-compatible server.")
+    ask.add_argument("--key-env", help="Environment variable holding the API key (default: the provider's usual one).")
+    ask.add_argument("--tools", choices=("auto", "on", "off"), help="Offer schema tools to the model (default auto).")
     add_run_options(ask)
 
     sql = commands.add_parser("sql", help="Run SQL through the same guard and executor (no model).")
@@ -72,8 +74,8 @@ def _demo_db(args) -> int:
 def _ask(args) -> int:
     from .api import ask
 
-    answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, on_event=_stderr_progress(args),
-                 **_run_options(args))
+    answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, key_env=args.key_env,
+                 tools=args.tools, on_event=_stderr_progress(args), **_run_options(args))
     return _print_answer(answer, args.json)
 
 

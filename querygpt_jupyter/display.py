@@ -79,12 +79,25 @@ def _developer_html(answer: "Answer") -> str:
     meta = (
         f"model: {answer.model or '—'} · connection: {answer.connection or '—'} · dialect: {answer.dialect or '—'} · "
         f"prompt tokens: {usage.get('prompt_tokens', 0)} · completion tokens: {usage.get('completion_tokens', 0)} · "
-        f"retries: {max(len(answer.attempts) - 1, 0)}"
+        f"prompt size: {answer.prompt_tokens_first_call} tokens · retries: {max(len(answer.attempts) - 1, 0)}"
     )
+    attempts = ""
+    if len(answer.attempts) > 1 or any(a.get("error") for a in answer.attempts):
+        attempts = f'<pre class="qg-sql">{html.escape(attempts_text(answer))}</pre>'
+    notes = "".join(f'<div class="qg-meta">{html.escape(n)}</div>' for n in answer.notes)
     executed = ""
     if answer.executed_sql and answer.executed_sql != answer.sql:
         executed = f"<details><summary>SQL as executed (with the row cap)</summary>{highlight_sql(answer.executed_sql)}</details>"
-    return f'<div class="qg-meta">{html.escape(meta)}</div><table class="qg-timings">{timings}</table>{executed}'
+    return f'<div class="qg-meta">{html.escape(meta)}</div>{notes}<table class="qg-timings">{timings}</table>{attempts}{executed}'
+
+
+def attempts_text(answer: "Answer") -> str:
+    """Each SQL candidate the model gave and why it was sent back (developer view)."""
+    lines = []
+    for i, attempt in enumerate(answer.attempts, 1):
+        outcome = "accepted" if not attempt.get("error") else f"{attempt['error']['code']}: {attempt['error']['message']}"
+        lines.append(f"attempt {i}: {outcome}\n  {(attempt.get('sql') or '(no SQL)').strip()}")
+    return "\n".join(lines)
 
 
 def answer_text(answer: "Answer") -> str:

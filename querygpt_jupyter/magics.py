@@ -16,7 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from . import errors
 from .session import Session, end_session, start_session
 
-SUBCOMMANDS = ("connect", "tables", "model", "history", "feedback", "help")
+SUBCOMMANDS = ("connect", "tables", "model", "history", "feedback", "stats", "help")
 _NAME_STOPWORDS = {
     "a", "an", "the", "of", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "many",
     "much", "show", "me", "list", "give", "there", "do", "does", "did", "by", "per", "with", "and", "to", "from",
@@ -82,6 +82,12 @@ class AskMagics(Magics):
         progress.close(answer)
         self.session.answers.append(answer)
         if answer.error is not None:
+            if cfg.view == "developer" and answer.attempts:
+                from IPython.display import display
+
+                from .display import attempts_text
+
+                display({"text/plain": attempts_text(answer)}, raw=True)
             raise answer.error
         name = args.name
         if name:
@@ -128,12 +134,47 @@ class AskMagics(Magics):
         display({"text/html": catalog_html(catalog), "text/plain": catalog_text(catalog)}, raw=True)
 
     def _cmd_model(self, rest: str) -> None:
+        """`%ask model [M] [--key-env NAME] [--api-base URL]`: the variable's name is kept, never the key."""
         from IPython.display import display
 
-        model = rest.strip()
-        if model:
-            self.session.config.model = model
-        display({"text/plain": f"Model: {self.session.config.model}"}, raw=True)
+        from .config import OFFLINE_MODEL
+
+        parts = shlex.split(rest)
+        for flag, trait in (("--key-env", "key_env"), ("--api-base", "api_base")):
+            if flag in parts:
+                i = parts.index(flag)
+                if i + 1 >= len(parts):
+                    raise errors.UsageError(f"{flag} needs a value.")
+                setattr(self.session.config, trait, parts[i + 1])
+                del parts[i:i + 2]
+        if len(parts) > 1:
+            raise errors.UsageError("Usage: %ask model [MODEL] [--key-env NAME] [--api-base URL]")
+        if parts:
+            self.session.config.model = parts[0]
+        cfg = self.session.config
+        if cfg.model != OFFLINE_MODEL:
+            from .agent.llm import warm_up
+
+            warm_up()
+        extras = "".join(f" · {label} {value}" for label, value in (("key from $", cfg.key_env), ("server", cfg.api_base)) if value)
+        display({"text/plain": f"Model: {cfg.model}{extras.replace('$ ', '$')}"}, raw=True)
+
+    def _cmd_stats(self, rest: str) -> None:
+        """Totals of this session: turns, tokens, cost, time per stage."""
+        from IPython.display import display
+
+        answers = self.session.answers
+        prompt = sum(a.usage.get("prompt_tokens", 0) for a in answers)
+        completion = sum(a.usage.get("completion_tokens", 0) for a in answers)
+        cost = sum(a.usage.get("cost_usd", 0.0) or 0.0 for a in answers)
+        stages: dict[str, float] = {}
+        for a in answers:
+            for stage, ms in a.timings.items():
+                stages[stage] = stages.get(stage, 0.0) + ms
+        failed = sum(1 for a in answers if a.error is not None)
+        lines = [f"{len(answers)} turns ({failed} failed) · {prompt:,} prompt + {completion:,} completion tokens · ${cost:.4f}"]
+        lines += [f"  {stage:<15} {ms:10.1f} ms" for stage, ms in stages.items()]
+        display({"text/plain": "\n".join(lines)}, raw=True)
 
     def _cmd_history(self, rest: str) -> None:
         from IPython.display import display
@@ -206,6 +247,15 @@ def _warm_up() -> None:
 
         warm_up()
         import altair  # noqa: F401
+
+        from .config import OFFLINE_MODEL
+        from .session import current_session
+
+        session = current_session()
+        if session is not None and session.config.model != OFFLINE_MODEL:
+            from .agent.llm import load_litellm
+
+            load_litellm()
     except Exception:  # warm-up is an optimisation; the real call will report any problem
         logging.getLogger("querygpt").debug("warm-up failed", exc_info=True)
 

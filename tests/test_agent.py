@@ -213,3 +213,62 @@ def test_steps_are_bounded(server, demo_path):
 ])
 def test_sql_is_extracted_from_prose(text, sql):
     assert extract_sql(text)[0] == sql
+
+
+def test_cli_ask_with_a_local_server_prints_one_json_object(server, demo_path):
+    import json
+    import os
+    import subprocess
+
+    from conftest import BIN
+
+    server.push(Reply(f"```sql\n{GOOD}\n```", prompt_tokens=500, completion_tokens=20))
+    proc = subprocess.run([os.path.join(BIN, "querygpt"), "ask", "How many cars per origin?", "--db", demo_path,
+                           "--model", "openai/gpt-4o-mini", "--api-base", server.base_url, "--tools", "off", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["row_count"] == 3 and out["model"] == "openai/gpt-4o-mini"
+    assert out["usage"]["prompt_tokens"] == 500 and out["usage"]["cost_usd"] > 0
+
+
+def test_cli_exit_5_when_the_model_is_unavailable(demo_path):
+    import os
+    import subprocess
+
+    from conftest import BIN
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([os.path.join(BIN, "querygpt"), "ask", "How many cars?", "--db", demo_path, "--model", "openai/x",
+                           "--api-base", f"http://127.0.0.1:{port}/v1", "--tools", "off"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 5 and proc.stderr.startswith("MODEL_UNAVAILABLE") and proc.stdout == ""
+
+
+def test_magic_session_stats_model_and_developer_attempts(server, demo_path):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("%load_ext querygpt_jupyter")
+        server.push(Reply("```sql\nSELECT Orign FROM cars\n```", prompt_tokens=300, completion_tokens=10),
+                    Reply(f"```sql\n{GOOD}\n```", prompt_tokens=400, completion_tokens=12),
+                    Reply("```sql\nSELECT COUNT(*) AS n FROM cars WHERE \"Origin\" = 'Japan'\n```"))
+        with capture_output() as captured:
+            shell.run_cell(f"%ask model openai/gpt-4o-mini --api-base {server.base_url}")
+            shell.run_cell("%config Ask.tools = 'off'")
+            result = shell.run_cell("%%ask --view developer\nHow many cars per origin?")
+            follow = shell.run_cell("%%ask\nonly Japan")
+            shell.run_cell("%ask stats")
+        assert result.success and follow.success
+        html = "".join(o.data.get("text/html", "") for o in captured.outputs)
+        assert "attempt 1: SCHEMA_ERROR" in html and "attempt 2: accepted" in html
+        assert server.requests[2]["messages"][1]["content"] == "How many cars per origin?"
+        stats = captured.outputs[-1].data["text/plain"]
+        assert stats.startswith("2 turns (0 failed)") and "712 prompt" in stats.replace(",", "")  # 300 + 400 + the follow-up's 12
+        assert "Model: openai/gpt-4o-mini" in captured.outputs[0].data["text/plain"]
+    finally:
+        shell.run_cell("%unload_ext querygpt_jupyter")
+        InteractiveShell.clear_instance()

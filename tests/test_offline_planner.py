@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from querygpt_jupyter.agent.offline import OfflinePlanner, Plan, make_probe
-from querygpt_jupyter.connections.catalog import Catalog, Column, Table
+from querygpt_jupyter.connections.catalog import Catalog, Column, ForeignKey, Table
 from querygpt_jupyter.connections.introspect import introspect
 from querygpt_jupyter.errors import AgentFailure
 from querygpt_jupyter.sql.execute import run_blocking
@@ -117,6 +117,9 @@ REFUSED = [
     ("What is the total precipitation in 2014?", "a number it cannot place"),
     ("What percentage of cars are from USA?", "a ratio"),
     ("Top 5 cars", "nothing to rank by"),
+    ("Average yield of cars from Japan", "a column of another table"),
+    ("How many homicides in la riots?", "a plural that may be the value Homicide or the rows"),
+    ("Number of deaths in crimea", "rows of months are not deaths"),
     ("Drop table cars", "not a question"),
     ("How many rows?", "no table"),
 ]
@@ -167,6 +170,25 @@ def test_sql_is_rendered_in_the_catalogue_dialect():
         Column("Origin", "VARCHAR", samples=("USA", "Japan")), Column("Horsepower", "DOUBLE"))),))
     plan = planner.plan("Average horsepower of cars from USA", catalog)
     assert plan.sql == "SELECT AVG(`Horsepower`) AS `avg_Horsepower` FROM `cars` WHERE `Origin` = 'USA'"
+
+
+SHOP = Catalog("sqlite", "f", (
+    Table("customers", (Column("id", "INTEGER", primary_key=True), Column("name", "TEXT"),
+                        Column("country", "TEXT", samples=("UK", "US", "FI")))),
+    Table("orders", (Column("id", "INTEGER", primary_key=True), Column("customer_id", "INTEGER"),
+                     Column("amount", "REAL")),
+          foreign_keys=(ForeignKey(("customer_id",), "customers", ("id",)),)),
+))
+
+
+def test_refuses_a_question_that_needs_a_join():
+    with pytest.raises(AgentFailure, match="several tables"):
+        planner.plan("How many orders per customer?", SHOP)
+
+
+def test_a_column_named_after_another_table_is_not_a_join():
+    plan = planner.plan("Average amount per customer id", SHOP)
+    assert plan.sql.startswith('SELECT "customer_id", AVG("amount") AS "avg_amount" FROM "orders" GROUP BY "customer_id"')
 
 
 def test_probe_returns_values_with_their_stored_case(world):

@@ -221,7 +221,7 @@ class _Links:
     def __init__(self, tokens: list[_Token]):
         self.tokens = tokens
         self.owner: list[_Span | None] = [None] * len(tokens)
-        self.singular_values: set[int] = set()  # plural words whose singular is a stored value
+        self.singular_values: dict[int, tuple[str, Any]] = {}  # plural words whose singular is a value
 
     def free(self, start: int, end: int) -> bool:
         return end <= len(self.tokens) and all(o is None for o in self.owner[start:end])
@@ -421,7 +421,8 @@ def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe |
                     for key in {str(stored).lower(), _normalised(stored)}:
                         if entry not in index[key]:
                             index[key].append(entry)
-    links.singular_values |= {i for i, singular in singulars.items() if singular in index}
+    links.singular_values.update({i: (index[singular][0][0].name, index[singular][0][1])
+                                  for i, singular in singulars.items() if index.get(singular)})
     spans = []
     for start, end, exact, variants in grams:
         if not links.free(start, end):
@@ -642,8 +643,9 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
         if _is_apposition(links, i) or _names_next_value(links, i):
             continue
         if i in links.singular_values:
-            raise _refuse(f"'{token.text}' may mean a stored value or the rows counted; name the column "
-                          "and the value (e.g. `type Homicide`).")
+            column, value = links.singular_values[i]
+            raise _refuse(f"'{token.text}' may mean the value {value!r} of {column} or just the rows; "
+                          f"name the column and the value (`{column} {value}`).")
         sharing = [c.name for c in table.columns if token.stem in _name_stems(c.name)]
         if sharing:
             raise _refuse(f"'{token.text}' could mean several columns ({', '.join(sharing)}).")
@@ -655,38 +657,54 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
             raise _refuse(f"The offline planner does not handle '{span.text}' (comparisons need a model).")
 
 
-def _foreign_words(catalog: Catalog, table: Table) -> dict[str, str]:
-    """Words of other tables — their names, column names (head words) and sample values — that
-    this table does not share, each with a table it belongs to."""
-    own = set(_name_stems(table.name))
+@dataclass(frozen=True)
+class _Foreign:
+    """Words of the other tables, each with a table it belongs to: names and column names (as
+    stems: head words, or whole names) and sample values (as written)."""
+
+    names: dict[str, str]
+    values: dict[str, str]
+
+
+def _foreign_words(catalog: Catalog, table: Table) -> _Foreign:
+    own_names = {" ".join(_name_stems(table.name))} | set(_name_stems(table.name))
     for column in table.columns:
-        own.update(_name_stems(column.name))
-    foreign: dict[str, str] = {}
+        own_names.add(" ".join(_name_stems(column.name)))
+        own_names.update(_name_stems(column.name))
+    own_values = {_normalised(v) for c in table.columns for v in c.samples if isinstance(v, str)}
+    names: dict[str, str] = {}
+    values: dict[str, str] = {}
     for other in catalog.tables:
         if other.name == table.name:
             continue
-        words = set(_name_stems(other.name))
+        words = {" ".join(_name_stems(other.name))} | set(_name_stems(other.name))
         for column in other.columns:
             stems = _name_stems(column.name)
-            words.update(stems if len(stems) == 1 else _head_words(stems))
-            words.update(_normalised(v) for v in column.samples if isinstance(v, str))
-        for word in words - own:
+            words.add(" ".join(stems))
+            words.update(_head_words(stems))
+            for value in column.samples:
+                if isinstance(value, str) and _normalised(value) not in own_values:
+                    values.setdefault(_normalised(value), other.name)
+        for word in words - own_names:
             if word and word not in _STOPWORDS and word not in _KEYWORD_WORDS:
-                foreign.setdefault(word, other.name)
-    return foreign
+                names.setdefault(word, other.name)
+    return _Foreign(names, values)
 
 
-def _foreign_owner(links: _Links, i: int, foreign: dict[str, str]) -> str | None:
+def _foreign_owner(links: _Links, i: int, foreign: _Foreign) -> str | None:
     """The other table a free word at `i` (alone, or starting a phrase) belongs to, if any."""
-    token = links.tokens[i]
-    if token.stem in _GENERIC_NOUNS:
+    if links.tokens[i].stem in _GENERIC_NOUNS:
         return None
     for n in (3, 2, 1):
         if links.free(i, i + n):
             phrase = links.tokens[i:i + n]
-            for key in {" ".join(t.text for t in phrase), " ".join(t.stem for t in phrase)}:
-                if key in foreign:
-                    return foreign[key]
+            stems, text = " ".join(t.stem for t in phrase), " ".join(t.text for t in phrase)
+            variants = _variants(phrase[0]) if n == 1 else []
+            if stems in foreign.names:
+                return foreign.names[stems]
+            for form in [text, *variants]:
+                if form in foreign.values:
+                    return foreign.values[form]
     return None
 
 
@@ -754,6 +772,10 @@ class _Query:
     superlative: str | None = None
     limit: int | None = None
     plain_first: bool = False        # "first 5 rows": a LIMIT without a sort
+
+    def add_measure(self, measure: _Measure) -> None:
+        if measure not in self.measures:
+            self.measures.append(measure)
 
     def add_filter(self, column: Column, value: Any) -> None:
         values = self.filters.setdefault(column.name, (column, []))[1]
@@ -898,7 +920,7 @@ class _Reader:
                 if q.groups:
                     raise _refuse("The question groups by two different columns.")
                 q.groups.append(column)
-            q.measures.append(_Measure("count", None))
+            q.add_measure(_Measure("count", None))
             q.order_by_measure, q.superlative = True, span.arg
             q.limit = q.limit or 1
 
@@ -988,7 +1010,7 @@ class _Reader:
             counted = nxt is not None and nxt.kind in ("table", "rows")
             alone = nxt is None and span.text in _COUNT_SUPERLATIVES  # "which race has the most (victims)"
             if len(funcs) == 1 and span.arg in ("max", "min") and (counted or alone):
-                q.measures.append(_Measure("count", None))  # "which state has the most airports"
+                q.add_measure(_Measure("count", None))  # "which state has the most airports"
                 q.superlative = _DIRECTION[span.arg]
                 q.order_by_measure = True
                 return
@@ -1008,7 +1030,7 @@ class _Reader:
             measured = self.free_column(k)
             self.s[k].used = True
             for f in funcs:
-                q.measures.append(_Measure(_measure_func(f.arg, measured), measured))
+                q.add_measure(_Measure(_measure_func(f.arg, measured), measured))
         if ranked_groups and len(funcs) == 1 and span.arg in _DIRECTION and q.superlative is None:
             q.superlative = _DIRECTION[span.arg]  # "which site has the highest yield": rank by MAX
 
@@ -1027,7 +1049,7 @@ class _Reader:
         counted = self.free_column(i + 2)
         if nxt is not None and nxt.kind == "distinct" and counted is not None:
             nxt.used = self.s[i + 2].used = True
-            self.q.measures.append(_Measure("count", counted, distinct=True))
+            self.q.add_measure(_Measure("count", counted, distinct=True))
             return
         column = self.free_column(i + 1) if nxt is not None and nxt.kind == "column" else None
         noun = self.at(i + 2)
@@ -1038,9 +1060,9 @@ class _Reader:
             if not column.is_text:
                 raise _refuse(f"'{nxt.text}' after '{span.text}' is ambiguous: count the rows or the distinct values?")
             nxt.used = True
-            self.q.measures.append(_Measure("count", column, distinct=True))  # "how many origins"
+            self.q.add_measure(_Measure("count", column, distinct=True))  # "how many origins"
             return
-        self.q.measures.append(_Measure("count", None))
+        self.q.add_measure(_Measure("count", None))
 
     def distincts(self, i: int) -> None:
         span = self.s[i]
