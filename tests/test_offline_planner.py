@@ -204,3 +204,16 @@ def test_probe_is_called_at_most_once_per_text_column(world):
 
     planner.plan("How many airports are in the city of Houston?", world.catalog, counting)
     assert len(calls) == len(set(calls)) <= sum(c.is_text for c in world.catalog.table("airports").columns)
+
+
+# --- the comparison the benchmark and these tests rely on -----------------------------------
+
+def test_result_comparison_ignores_row_order_and_names_but_not_values():
+    import pandas as pd
+
+    got = pd.DataFrame({"Origin": ["USA", "Japan"], "avg": [1.0, 2.0000000001]})
+    assert same_result(got, pd.DataFrame({"o": ["Japan", "USA"], "a": [2.0, 1.0]}))
+    assert not same_result(got, pd.DataFrame({"o": ["Japan", "USA"], "a": [2.0, 1.0]}), ordered=True)
+    assert not same_result(got, pd.DataFrame({"o": ["USA", "Japan"], "a": [1.0, 2.5]}))
+    assert same_result(got, pd.DataFrame({"a": [2.0, 1.0]}), subset_cols=True)
+    assert not same_result(got, pd.DataFrame({"a": [2.0, 1.0]}))

@@ -64,6 +64,7 @@ class Completion:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     retries: int = 0
+    elapsed_ms: float = 0.0       # wall time inside the model calls (with retries and backoff)
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,12 @@ class ModelClient:
         transient failures. Raises ModelUnavailable when retries run out."""
         litellm = load_litellm()
         attempt = 0
+        began = time.perf_counter()
         while True:
             try:
                 completion = self._stream_once(litellm, messages, tools, on_token)
-                return Completion(**{**completion.__dict__, "retries": attempt})
+                return Completion(**{**completion.__dict__, "retries": attempt,
+                                     "elapsed_ms": (time.perf_counter() - began) * 1000})
             except KeyboardInterrupt:
                 raise
             except errors.QueryGPTError:

@@ -42,6 +42,7 @@ class ModelPlan:
     attempts: tuple[dict, ...]
     transpiled_from: str | None = None
     prompt_tokens_first_call: int = 0
+    model_ms: float = 0.0
 
 
 @dataclass
@@ -52,12 +53,14 @@ class _Budget:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     retries_of_calls: int = 0
+    model_ms: float = 0.0
 
     def add(self, completion: Completion) -> None:
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
         self.cost_usd += completion.cost_usd
         self.retries_of_calls += completion.retries
+        self.model_ms += completion.elapsed_ms
 
     def usage(self) -> dict:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
@@ -138,7 +141,7 @@ class ModelPlanner:
             if on_attempt:
                 on_attempt(attempt)
             return ModelPlan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
-                             transpiled_from, first_prompt_tokens)
+                             transpiled_from, first_prompt_tokens, budget.model_ms)
         detail = f" Last error: {last_error.code}: {last_error}" if last_error else ""
         reason = budget.exhausted()
         failure = errors.AgentFailure(
@@ -147,6 +150,7 @@ class ModelPlanner:
             hint="Rephrase the question (name the table or columns), or try another model with --model.",
         )
         failure.usage = budget.usage()  # type: ignore[attr-defined]
+        failure.model_ms = budget.model_ms  # type: ignore[attr-defined]
         failure.attempts = tuple(attempts)  # type: ignore[attr-defined]
         raise failure
 

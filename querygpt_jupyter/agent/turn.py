@@ -179,10 +179,12 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
                             on_attempt=on_attempt)
     except errors.QueryGPTError as error:
         answer.usage.update(getattr(error, "usage", {}) or {})
+        answer.timings["model"] = getattr(error, "model_ms", 0.0)
         raise
     finally:
         answer.timings["generating_sql"] = (time.perf_counter() - began) * 1000 - inner_ms
     answer.sql = plan.sql
+    answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
     answer.usage.update(plan.usage)
     answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
     answer.explanation = plan.explanation if options.explain else ""
