@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import decimal
 import json
 import math
 import os
@@ -74,6 +75,8 @@ def _cell(value: Any) -> Any:
             value = value.item()
     except ImportError:  # pragma: no cover - pandas brings numpy
         pass
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
     if isinstance(value, (int, float)):
         return None if isinstance(value, float) and math.isnan(value) else float(value)
     if hasattr(value, "isoformat"):

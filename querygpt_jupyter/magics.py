@@ -80,7 +80,7 @@ class AskMagics(Magics):
         else:
             answer = ask_turn(text, adapter, options, progress)
         progress.close(answer)
-        self.session.answers.append(answer)
+        self.session.add_answer(answer)
         if answer.error is not None:
             if cfg.view == "developer" and answer.attempts:
                 from IPython.display import display

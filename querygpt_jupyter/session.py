@@ -20,8 +20,29 @@ class Session:
         self.config = Ask(parent=shell, config=getattr(shell, "config", None))
         self.named: dict[str, Any] = {}      # %ask connect URL --name N
         self.current: str | None = None      # chosen by %ask connect or --conn
-        self.answers: list = []
+        self.answers: list = []              # this kernel's conversation, oldest first
         self._produced: set[int] = set()     # ids of DataFrames querygpt bound (not the user's data)
+        self._listeners: list = []           # called with each new Answer (the sidebar listens)
+
+    # -- the conversation --------------------------------------------------------------------------
+    def add_answer(self, answer) -> None:
+        """Every turn, from a magic or the sidebar, goes through here, so every view sees it."""
+        self.answers.append(answer)
+        for listener in list(self._listeners):
+            try:
+                listener(answer)
+            except Exception:  # a broken view must not break the turn
+                import logging
+
+                logging.getLogger("querygpt").exception("querygpt: an answer listener failed")
+
+    def subscribe(self, listener) -> None:
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     # -- connections -------------------------------------------------------------------------------
     def connect(self, spec: Any, name: str | None = None) -> str:

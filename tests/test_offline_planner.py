@@ -19,7 +19,7 @@ from querygpt_jupyter.sql.execute import run_blocking
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from benchmarks.offline_planner import load_cases, same_result, summary, evaluate, Demo  # noqa: E402
+from benchmarks.offline_planner import Demo, evaluate, load_cases, same_result, summary  # noqa: E402
 
 DEV_CASES = load_cases()
 planner = OfflinePlanner()
@@ -55,7 +55,8 @@ def test_dev_question_is_answered_right_or_refused(world, case):
         assert "%ask model" in refusal.hint
         return
     got, want = world.run(plan.sql), world.run(case["sql"])
-    assert same_result(got, want, ordered=case.get("ordered", False), subset_cols=case.get("subset_cols", False)), plan.sql
+    options = {"ordered": case.get("ordered", False), "subset_cols": case.get("subset_cols", False)}
+    assert same_result(got, want, **options), plan.sql
 
 
 def test_dev_set_meets_precision_and_coverage_targets(world):

@@ -634,8 +634,8 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
                           "medians and the like need a model).")
         owner = _foreign_owner(links, i, foreign)
         if owner is not None:
-            raise _refuse(f"'{token.text}' belongs to the table {owner}, but the question is about {table.name}; "
-                          "the offline planner answers questions about one table.")
+            raise _refuse(f"'{token.text}' is not in {table.name} (the table {owner} has it); the offline "
+                          "planner answers questions about one table.")
         if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
             continue  # a head noun after a mention: "la riots victims", "rainy days"
         if _is_counted_noun(links, i) and any(c.is_text for c in table.columns):
