@@ -3,7 +3,7 @@ a chart. Importing this package is cheap: everything heavy loads on first use.""
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["ask", "run_sql", "schema", "Answer", "load_ipython_extension", "unload_ipython_extension", "__version__"]
+__all__ = ["ask", "run_sql", "schema", "chat", "Answer", "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 
 def ask(question, db=None, model=None, **options):
@@ -22,6 +22,14 @@ def schema(db=None, **options):
     from .api import schema as _schema
 
     return _schema(db=db, **options)
+
+
+def chat(dock=False):
+    """The notebook's chat with its databases: shown inline, or docked in JupyterLab's right
+    sidebar with `dock=True` (the same as `%ask chat`)."""
+    from .widget import chat as _chat
+
+    return _chat(dock=dock)
 
 
 def load_ipython_extension(ipython) -> None:

@@ -32,6 +32,10 @@ class Answer:
     attempts: list[dict] = field(default_factory=list)   # model candidates: {"sql", "error"}
     notes: list[str] = field(default_factory=list)       # e.g. "Transpiled from mysql to duckdb."
     prompt_tokens_first_call: int = 0
+    turn_id: str | None = None
+    conversation_id: str | None = None
+    feedback: dict | None = None          # {"kind": correct|partial|wrong|suggestion, "text": ...}
+    replayed_from: str | None = None      # "notebook" / "history index" when the SQL was reused
     _deferred_chart: Callable[["Answer"], None] | None = field(default=None, repr=False)
 
     @property

@@ -10,7 +10,7 @@ from .events import Listener, ignore
 
 
 def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Listener = ignore,
-        history: Sequence[Answer] = (), **options) -> Answer:
+        history: Sequence[Answer] = (), record_as: str = "api", **options) -> Answer:
     """Ask `db` (URL, path, connection object, DataFrame or "demo"; default: the notebook's current
     connection, else the demo database) a question in plain language. `history`: earlier answers
     of the conversation, so that follow-ups ("only Europe") work."""
@@ -20,7 +20,17 @@ def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Li
     adapter, failed = _open(db, cfg, question=question, model=cfg.model)
     if failed:
         return failed
-    return ask_turn(question, adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event)
+    return _recorded(ask_turn(question, adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event),
+                     cfg, record_as)
+
+
+def _recorded(answer: Answer, cfg, source: str) -> Answer:
+    """Every turn of the API and the CLI lands in the history index too (Ask.history)."""
+    if cfg.history:
+        from .history.recorder import record
+
+        record(answer, source=source)
+    return answer
 
 
 def prior_turns(answers: Sequence[Answer]) -> tuple:
@@ -34,7 +44,8 @@ def prior_turns(answers: Sequence[Answer]) -> tuple:
     )
 
 
-def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: str | None = None, **options) -> Answer:
+def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: str | None = None,
+            record_as: str = "api", **options) -> Answer:
     """Run SQL through the same guard and executor as `ask()`, with no model. The chart is built
     when first asked for (`.chart`, `.to_dict()`, display), so `.df` alone costs no charting."""
     from dataclasses import replace
@@ -46,7 +57,7 @@ def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: 
     if failed:
         return failed
     turn_options = replace(TurnOptions.from_config(cfg), defer_chart=True)
-    return sql_turn(sql, adapter, turn_options, on_event, question=question)
+    return _recorded(sql_turn(sql, adapter, turn_options, on_event, question=question), cfg, record_as)
 
 
 def schema(db: Any = None, **options):

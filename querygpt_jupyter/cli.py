@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="Show the tables, columns and keys querygpt sees.")
     add_db(schema)
+
+    history = commands.add_parser("history", help="Turns recorded from notebooks, the CLI and the API, newest first.")
+    history.add_argument("--json", action="store_true", help="Print one JSON object: {\"turns\": [...]}.")
+    history.add_argument("--all", action="store_true", help="Every turn (oldest first), not only the latest --limit.")
+    history.add_argument("--search", metavar="TEXT", help="Only turns whose question or SQL match TEXT.")
+    history.add_argument("--limit", type=int, default=20, help="How many turns (default 20).")
     return parser
 
 
@@ -75,14 +81,14 @@ def _ask(args) -> int:
     from .api import ask
 
     answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, key_env=args.key_env,
-                 tools=args.tools, on_event=_stderr_progress(args), **_run_options(args))
+                 tools=args.tools, on_event=_stderr_progress(args), record_as="cli", **_run_options(args))
     return _print_answer(answer, args.json)
 
 
 def _sql(args) -> int:
     from .api import run_sql
 
-    answer = run_sql(args.sql, db=args.db, **_run_options(args))
+    answer = run_sql(args.sql, db=args.db, record_as="cli", **_run_options(args))
     return _print_answer(answer, args.json)
 
 
@@ -92,6 +98,24 @@ def _schema(args) -> int:
 
     catalog = schema(db=args.db)
     print(json.dumps(catalog.to_dict(), indent=1) if args.json else catalog_text(catalog))
+    return 0
+
+
+def _history(args) -> int:
+    from .history.index import default_index
+    from .history.view import records_text
+
+    index = default_index()
+    if args.search:
+        records = index.search(args.search, limit=args.limit)
+    elif args.all:
+        records = list(index.all())
+    else:
+        records = index.recent(args.limit)
+    if args.json:
+        print(json.dumps({"turns": [r.to_dict() for r in records]}, default=str))
+    else:
+        print(records_text(records))
     return 0
 
 
@@ -142,7 +166,7 @@ def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | Non
         print(f"{error.code}: {error}", file=sys.stderr)
 
 
-_COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema}
+_COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema, "history": _history}
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ class Ask(Configurable):
     max_tokens = Int(60_000, min=100, help="Most prompt + completion tokens in one turn.").tag(config=True)
     model_timeout_s = Float(60.0, min=0.1, help="Seconds one model call may take (retried with backoff).").tag(config=True)
     model_retries = Int(3, min=0, help="Retries of a model call on 429 / 5xx / timeouts.").tag(config=True)
+    history = Bool(True, help="Record every turn in the history index (QUERYGPT_HOME/history.sqlite).").tag(config=True)
+    replay = Bool(True, help="Re-running a %%ask cell reuses the recorded SQL (same question and schema) instead of the model.").tag(config=True)
+    examples = Bool(True, help="Give the model question→SQL pairs marked correct on the same connection.").tag(config=True)
     history_turns = Int(6, min=0, help="Earlier turns of the conversation given to the model for follow-ups.").tag(config=True)
 
     def resolved_notes(self) -> str:

@@ -55,6 +55,7 @@ def answer_html(answer: "Answer", view: str = "user", show_chart_note: bool = Tr
         parts.append(_table_html(answer))
     if show_chart_note and answer.chart_note:
         parts.append(f'<div class="qg-meta">{html.escape(answer.chart_note)}</div>')
+    parts.extend(f'<div class="qg-meta">{html.escape(note)}</div>' for note in answer.notes)
     if view == "developer":
         parts.append(_developer_html(answer))
     parts.append("</div>")
@@ -84,11 +85,10 @@ def _developer_html(answer: "Answer") -> str:
     attempts = ""
     if len(answer.attempts) > 1 or any(a.get("error") for a in answer.attempts):
         attempts = f'<pre class="qg-sql">{html.escape(attempts_text(answer))}</pre>'
-    notes = "".join(f'<div class="qg-meta">{html.escape(n)}</div>' for n in answer.notes)
     executed = ""
     if answer.executed_sql and answer.executed_sql != answer.sql:
         executed = f"<details><summary>SQL as executed (with the row cap)</summary>{highlight_sql(answer.executed_sql)}</details>"
-    return f'<div class="qg-meta">{html.escape(meta)}</div>{notes}<table class="qg-timings">{timings}</table>{attempts}{executed}'
+    return f'<div class="qg-meta">{html.escape(meta)}</div><table class="qg-timings">{timings}</table>{attempts}{executed}'
 
 
 def attempts_text(answer: "Answer") -> str:

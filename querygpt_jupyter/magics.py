@@ -14,9 +14,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import errors
+from .history.notebook import METADATA_KEY
 from .session import Session, end_session, start_session
 
-SUBCOMMANDS = ("connect", "tables", "model", "history", "feedback", "stats", "help")
+SUBCOMMANDS = ("connect", "tables", "model", "history", "search", "feedback", "stats", "help")
 _NAME_STOPWORDS = {
     "a", "an", "the", "of", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "many",
     "much", "show", "me", "list", "give", "there", "do", "does", "did", "by", "per", "with", "and", "to", "from",
@@ -37,6 +38,8 @@ class AskMagics(Magics):
     @argument("--no-chart", action="store_true", help="Do not draw a chart.")
     @argument("--sql", action="store_true", help="The cell body is SQL to run as is (no model): what inserted cells use.")
     @argument("--view", choices=("user", "developer"), help="Override Ask.view for this cell.")
+    @argument("--new", action="store_true", help="Start a new conversation: earlier turns are not given to the model.")
+    @argument("--fresh", action="store_true", help="Ask the model again even if this question was answered before.")
     @argument("question", nargs="*", help="The question (or, in a cell, the cell body).")
     @line_cell_magic
     def ask(self, line: str = "", cell: str | None = None) -> Any:
@@ -72,15 +75,17 @@ class AskMagics(Magics):
         adapter = self.session.adapter(conn)
         from .api import prior_turns
 
-        same_connection = [a for a in self.session.answers if a.connection == adapter.label and a.model]
-        options = TurnOptions.from_config(cfg, prior_turns(same_connection))
+        if args.new:
+            self.session.new_conversation()
+        earlier = [a for a in self.session.conversation(adapter.label) if a.model]
+        options = TurnOptions.from_config(cfg, prior_turns(earlier))
         progress = ProgressLine(developer=cfg.view == "developer")
         if args.sql:
             answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))
         else:
-            answer = ask_turn(text, adapter, options, progress)
+            answer = self._replay_or_ask(text, adapter, cfg, options, progress, fresh=args.fresh)
         progress.close(answer)
-        self.session.add_answer(answer)
+        turn = self.session.add_answer(answer)
         if answer.error is not None:
             if cfg.view == "developer" and answer.attempts:
                 from IPython.display import display
@@ -93,10 +98,33 @@ class AskMagics(Magics):
         if name:
             _check_identifier(name)
             self.session.bind(name, answer.df)
-        show_answer(answer, view=cfg.view)
+        show_answer(answer, view=cfg.view, metadata={METADATA_KEY: turn.to_dict()} if turn else None)
         if not args.sql and cfg.insert_cell:
             self.shell.set_next_input(reproducible_cell(answer, conn, name or variable_name(answer.question or "")),
                                       replace=False)
+
+    def _replay_or_ask(self, question: str, adapter, cfg, options, listener, fresh: bool):
+        """Reuse the SQL recorded for this question and schema (notebook first, then the index);
+        ask the model when there is none, when --fresh, or when the schema changed and a model is
+        available."""
+        from .agent.turn import ask_turn
+        from .connections.introspect import introspect
+        from .history.index import default_index
+        from .history.notebook import notebook_records
+        from .history.replay import find_replay
+
+        if fresh or not cfg.replay:
+            return ask_turn(question, adapter, options, listener)
+        fingerprint = introspect(adapter).fingerprint
+        match = find_replay(question, fingerprint, notebook_records(self.session.notebook()),
+                            default_index() if cfg.history else None)
+        if match is None:
+            return ask_turn(question, adapter, options, listener)
+        if match.schema_changed and _model_available(cfg):
+            answer = ask_turn(question, adapter, options, listener)
+            answer.notes.append("The schema changed since this question was last answered, so it was asked again.")
+            return answer
+        return _replayed(question, match, adapter, options, listener)
 
     # -- sub-commands ---------------------------------------------------------------------------
     def _cmd_connect(self, rest: str) -> None:
@@ -177,25 +205,94 @@ class AskMagics(Magics):
         display({"text/plain": "\n".join(lines)}, raw=True)
 
     def _cmd_history(self, rest: str) -> None:
+        """`%ask history [--all] [N]`: this notebook's turns (all notebooks with --all), newest first."""
         from IPython.display import display
 
-        if not self.session.answers:
-            display({"text/plain": "No questions asked in this session yet."}, raw=True)
-            return
-        lines = [
-            f"{i}. {a.question or '(SQL)'} — {a.error.code if a.error else f'{a.row_count} rows'}"
-            for i, a in enumerate(self.session.answers, 1)
-        ]
-        display({"text/plain": "\n".join(lines)}, raw=True)
+        from .history.index import default_index
+        from .history.view import records_html, records_text
+
+        parts = rest.split()
+        limit = next((int(p) for p in parts if p.isdigit()), 20)
+        notebook = None if "--all" in parts else self.session.notebook()
+        records = default_index().recent(limit, notebook=notebook)
+        display({"text/plain": records_text(records), "text/html": records_html(records)}, raw=True)
+
+    def _cmd_search(self, rest: str) -> None:
+        """`%ask search TEXT`: turns of every notebook whose question or SQL match."""
+        from IPython.display import display
+
+        from .history.index import default_index
+        from .history.view import records_html, records_text
+
+        if not rest.strip():
+            raise errors.UsageError("Usage: %ask search TEXT")
+        records = default_index().search(rest, limit=20)
+        display({"text/plain": records_text(records), "text/html": records_html(records)}, raw=True)
 
     def _cmd_feedback(self, rest: str) -> None:
-        raise errors.UsageError("Feedback is not recorded yet in this version.",
-                                hint="It arrives with conversation history; nothing was saved.")
+        """`%ask feedback good|partial|bad|suggest [TEXT]` on the last turn."""
+        from IPython.display import display
+
+        from .history.notebook import FEEDBACK_KEY
+
+        words = rest.split(None, 1)
+        if not words:
+            raise errors.UsageError("Usage: %ask feedback good|partial|bad|suggest [TEXT]")
+        answered = [a for a in self.session.answers if a.question]
+        if not answered:
+            raise errors.UsageError("There is no turn to give feedback on yet.")
+        answer = answered[-1]
+        given = self.session.feedback(answer, words[0], words[1] if len(words) > 1 else None)
+        if given["kind"] == "suggestion" and not given["text"]:
+            raise errors.UsageError("A suggestion needs text: %ask feedback suggest TEXT")
+        display({"text/plain": f"Feedback recorded: {given['kind']} for {answer.question!r}."}, raw=True,
+                metadata={FEEDBACK_KEY: {"turn": answer.turn_id, **given}})
 
     def _cmd_help(self, rest: str) -> None:
         from IPython.display import display
 
         display({"text/plain": self.ask.__doc__ or ""}, raw=True)
+
+
+def _replayed(question: str, match, adapter, options, listener):
+    from .agent.turn import sql_turn
+
+    record = match.record
+    mark = (record.chart or {}).get("mark")
+    hint = (mark.get("type") if isinstance(mark, dict) else mark) if record.chart else "none"
+    answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
+    answer.model = record.model
+    answer.replayed_from = match.source
+    answer.explanation = record.explanation or ""
+    when = _when(record.created_at)
+    answer.notes.append(f"Replayed the SQL {record.model} wrote {when} (from the {match.source}); --fresh asks again.")
+    if match.schema_changed:
+        answer.notes.append("The schema changed since it was recorded and no model is available to ask again.")
+    if options.explain and answer.error is None:
+        from .agent.summary import summarize
+
+        answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
+    return answer
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return "on " + datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _model_available(cfg) -> bool:
+    from .config import OFFLINE_MODEL
+
+    if cfg.model == OFFLINE_MODEL:
+        return True
+    from .agent.llm import ModelClient, ModelSettings
+
+    try:
+        ModelClient(ModelSettings(model=cfg.model, api_base=cfg.api_base, key_env=cfg.key_env)).check_ready()
+    except errors.QueryGPTError:
+        return False
+    return True
 
 
 def _check_identifier(name: str) -> None:

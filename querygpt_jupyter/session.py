@@ -2,6 +2,7 @@
 and the turns asked so far. One `Session` per IPython shell; plain scripts have none."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from . import errors
@@ -20,14 +21,20 @@ class Session:
         self.config = Ask(parent=shell, config=getattr(shell, "config", None))
         self.named: dict[str, Any] = {}      # %ask connect URL --name N
         self.current: str | None = None      # chosen by %ask connect or --conn
-        self.answers: list = []              # this kernel's conversation, oldest first
+        self.answers: list = []              # every turn of this kernel, oldest first
+        self.conversation_id = uuid.uuid4().hex
         self._produced: set[int] = set()     # ids of DataFrames querygpt bound (not the user's data)
         self._listeners: list = []           # called with each new Answer (the sidebar listens)
 
     # -- the conversation --------------------------------------------------------------------------
-    def add_answer(self, answer) -> None:
-        """Every turn, from a magic or the sidebar, goes through here, so every view sees it."""
+    def add_answer(self, answer, source: str = "magic"):
+        """Every turn, from a magic or the sidebar, goes through here: it joins the conversation,
+        is recorded in the history index, and every view sees it."""
+        answer.conversation_id = answer.conversation_id or self.conversation_id
         self.answers.append(answer)
+        from .history.recorder import record
+
+        turn = record(answer, source=source, notebook=self.notebook(), store=self.config.history)
         for listener in list(self._listeners):
             try:
                 listener(answer)
@@ -35,6 +42,32 @@ class Session:
                 import logging
 
                 logging.getLogger("querygpt").exception("querygpt: an answer listener failed")
+        return turn
+
+    def new_conversation(self) -> str:
+        self.conversation_id = uuid.uuid4().hex
+        return self.conversation_id
+
+    def conversation(self, connection_label: str | None = None) -> list:
+        """Answers of the current conversation (on one connection when given) — the follow-up context."""
+        return [a for a in self.answers if a.conversation_id == self.conversation_id
+                and (connection_label is None or a.connection == connection_label)]
+
+    def feedback(self, answer, kind: str, text: str | None = None) -> dict:
+        """Record feedback on a turn (correct / partial / wrong / suggestion) in the answer and the index."""
+        from .history.records import feedback_kind
+
+        answer.feedback = {"kind": feedback_kind(kind), "text": text or None}
+        if self.config.history and answer.turn_id:
+            from .history.index import default_index
+
+            default_index().set_feedback(answer.turn_id, answer.feedback["kind"], answer.feedback["text"])
+        return answer.feedback
+
+    def notebook(self) -> str | None:
+        from .history.notebook import current_notebook
+
+        return current_notebook(self.shell.user_ns if self.shell is not None else None)
 
     def subscribe(self, listener) -> None:
         if listener not in self._listeners:

@@ -259,8 +259,8 @@ def test_magic_session_stats_model_and_developer_attempts(server, demo_path):
         with capture_output() as captured:
             shell.run_cell(f"%ask model openai/gpt-4o-mini --api-base {server.base_url}")
             shell.run_cell("%config Ask.tools = 'off'")
-            result = shell.run_cell("%%ask --view developer\nHow many cars per origin?")
-            follow = shell.run_cell("%%ask\nonly Japan")
+            result = shell.run_cell("%%ask --view developer --fresh\nHow many cars per origin?")
+            follow = shell.run_cell("%%ask --fresh\nonly Japan")
             shell.run_cell("%ask stats")
         assert result.success and follow.success
         html = "".join(o.data.get("text/html", "") for o in captured.outputs)
