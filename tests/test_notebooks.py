@@ -74,3 +74,19 @@ def test_a_real_kernel_receives_the_inserted_cell(demo_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_the_report_runs_headless_and_replays_on_the_second_run(tmp_path):
+    """A report notebook: the first headless run answers; a re-run of the saved notebook replays
+    the recorded SQL (no planner or model involved) and prints the same figures."""
+    first = execute("report.ipynb", tmp_path)
+    nbformat.write(first, tmp_path / "report.ipynb")
+    summary = outputs_of(first, "print(f\"Rain fell")[0]["text"]
+    assert summary.startswith("Rain fell on ") and "mm" in summary
+    again = nbformat.read(tmp_path / "report.ipynb", as_version=4)
+    NotebookClient(again, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert outputs_of(again, "print(f\"Rain fell")[0]["text"] == summary
+    replayed = html_of(outputs_of(again, "%%ask --name rainy_days"))
+    assert "Replayed the SQL querygpt/offline wrote" in replayed
+    carried = [o["metadata"]["querygpt"] for o in outputs_of(first, "%%ask --name precipitation") if "querygpt" in o.get("metadata", {})]
+    assert carried and carried[0]["sql"] and carried[0]["format"] == 1

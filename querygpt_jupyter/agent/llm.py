@@ -20,11 +20,13 @@ _import_lock = threading.Lock()
 
 
 def load_litellm():
-    """Import litellm without it reaching the network (local cost map) or printing to stdout."""
+    """Import litellm without it reaching the network (local cost map) or printing its banners."""
     with _import_lock:
+        # no redirect_stdout here: it is process-wide, and this runs in a warm-up thread while
+        # the analyst's cells print
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        with contextlib.redirect_stdout(io.StringIO()):
-            import litellm
+        import litellm
+
         litellm.suppress_debug_info = True
         litellm.drop_params = True   # a server that lacks an option (stream_options…) should not fail the call
         return litellm

@@ -76,7 +76,8 @@ class _Budget:
 
 class ModelPlanner:
     def __init__(self, client: ModelClient, limits: AgentLimits = AgentLimits(), use_tools: bool | None = None,
-                 notes: str = ""):
+                 notes: str = "", examples: tuple[tuple[str, str], ...] = ()):
+        self.examples = examples
         self.client = client
         self.limits = limits
         self.use_tools = use_tools
@@ -97,7 +98,8 @@ class ModelPlanner:
         self.client.check_ready()
         tools = self._tools_wanted()
         budget = _Budget(self.limits)
-        messages = [{"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=tools)},
+        messages = [{"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=tools,
+                                                                        examples=self.examples)},
                     *prompts.conversation(list(history)), {"role": "user", "content": question}]
         attempts: list[dict] = []
         first_prompt_tokens = 0
@@ -110,7 +112,8 @@ class ModelPlanner:
                 completion = self.client.complete(messages, TOOLS if tools else None, on_token)
             except ToolsUnsupported:
                 tools = False
-                messages[0] = {"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=False)}
+                messages[0] = {"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=False,
+                                                                                  examples=self.examples)}
                 continue
             budget.add(completion)
             first_prompt_tokens = first_prompt_tokens or completion.prompt_tokens

@@ -96,7 +96,8 @@ def rank_tables(catalog: Catalog, question: str) -> list[Table]:
     return sorted(catalog.tables, key=lambda t: -scores.get(t.name, 0))
 
 
-def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True) -> str:
+def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True,
+                  examples: tuple[tuple[str, str], ...] = ()) -> str:
     engine = ENGINE_NAMES.get(catalog.dialect, catalog.dialect)
     schema, _ = schema_text(catalog, question)
     paths = join_paths(catalog)
@@ -119,6 +120,9 @@ def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: 
         parts.append("Join paths (foreign keys):\n" + "\n".join(paths))
     if notes.strip():
         parts.append("Notes about the data from the analyst:\n" + notes.strip())
+    if examples:
+        parts.append("Questions answered correctly on this database before (the analyst confirmed them):\n" + "\n".join(
+            f"Q: {q}\nSQL: {' '.join(sql.split())}" for q, sql in examples))
     return "\n\n".join(parts)
 
 

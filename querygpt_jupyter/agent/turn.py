@@ -39,6 +39,7 @@ class TurnOptions:
     model_timeout_s: float = 60.0
     model_retries: int = 3
     history: tuple = ()         # PriorTurn records of this conversation, oldest first
+    examples: bool = True       # give the model question→SQL pairs marked correct on this connection
 
     @classmethod
     def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
@@ -49,6 +50,7 @@ class TurnOptions:
             key_env=cfg.key_env, tools=cfg.tools, notes=cfg.resolved_notes(), max_steps=cfg.max_steps,
             max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, model_timeout_s=cfg.model_timeout_s,
             model_retries=cfg.model_retries, history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
+            examples=cfg.examples and cfg.history,
         )
 
 
@@ -115,6 +117,7 @@ def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: 
             answer.fingerprint = catalog.fingerprint
         planner = _planner_for(options)
         if hasattr(planner, "client"):
+            planner.examples = _examples(question, adapter.label) if options.examples else ()
             _model_plan(turn, planner, question, catalog, adapter, options)
         else:
             with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
@@ -250,6 +253,16 @@ def _planner_for(options: TurnOptions):
     limits = AgentLimits(max_steps=options.max_steps, max_retries=options.max_retries, max_tokens=options.max_tokens)
     use_tools = {"on": True, "off": False}.get(options.tools)
     return ModelPlanner(ModelClient(settings), limits, use_tools=use_tools, notes=options.notes)
+
+
+def _examples(question: str, connection: str) -> tuple[tuple[str, str], ...]:
+    from ..history.index import default_index
+
+    try:
+        return tuple((r.question, r.sql) for r in default_index().examples(question, connection))
+    except Exception:  # examples improve a prompt; an unreadable index must not stop the turn
+        log.warning("querygpt: could not read examples from the history index", exc_info=True)
+        return ()
 
 
 def _probe_for(adapter: "Adapter", options: TurnOptions):
