@@ -6,6 +6,8 @@ Preparation failures (an unknown connection, a bad option) raise `QueryGPTError`
 turn itself are in `answer.error`, as everywhere else."""
 from __future__ import annotations
 
+import keyword
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,13 @@ if TYPE_CHECKING:
     from .agent.turn import TurnOptions
     from .config import Ask
     from .session import Session
+
+
+_NAME_STOPWORDS = {
+    "a", "an", "the", "of", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "many",
+    "much", "show", "me", "list", "give", "there", "do", "does", "did", "by", "per", "with", "and", "to", "from",
+    "all", "each", "please", "tell", "find", "that", "have", "has", "at", "be",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class TurnResult:
     answer: "Answer"
     connection: str
     config: "Ask"
+    record: Any = None      # what the session's history recorded (the magic puts it in the output's metadata)
 
 
 def prepare_turn(session: "Session", conn: str | None = None, **overrides: Any) -> PreparedTurn:
@@ -43,15 +53,16 @@ def prepare_turn(session: "Session", conn: str | None = None, **overrides: Any) 
     config = make_config(session.config, **overrides)
     name = session.resolve_name(conn)
     adapter = session.adapter(name)
-    same_connection = [a for a in session.answers if a.connection == adapter.label and a.model]
-    return PreparedTurn(config, name, adapter, TurnOptions.from_config(config, prior_turns(same_connection)))
+    earlier = [a for a in session.conversation(adapter.label) if a.model]
+    return PreparedTurn(config, name, adapter, TurnOptions.from_config(config, prior_turns(earlier)))
 
 
 def run_turn(session: "Session", text: str, *, conn: str | None = None, listener: Listener = ignore,
              sql: bool = False, question: str | None = None, prepared: PreparedTurn | None = None,
-             **overrides: Any) -> TurnResult:
-    """Ask `text` (or, with `sql=True`, run it as SQL) and add the answer to the conversation.
-    Pass `prepared` to reuse a `prepare_turn` result (e.g. to interrupt its adapter)."""
+             source: str = "magic", **overrides: Any) -> TurnResult:
+    """Ask `text` (or, with `sql=True`, run it as SQL) and add the answer to the conversation
+    (`source` says which front end asked: "magic", "sidebar"). Pass `prepared` to reuse a
+    `prepare_turn` result (e.g. to interrupt its adapter)."""
     from .agent.turn import ask_turn, sql_turn
 
     turn = prepared or prepare_turn(session, conn, **overrides)
@@ -59,23 +70,35 @@ def run_turn(session: "Session", text: str, *, conn: str | None = None, listener
         answer = sql_turn(text, turn.adapter, turn.options, listener, question=question)
     else:
         answer = ask_turn(text, turn.adapter, turn.options, listener)
-    session.add_answer(answer)
-    return TurnResult(answer, turn.connection, turn.config)
+    record = session.add_answer(answer, source=source)
+    return TurnResult(answer, turn.connection, turn.config, record)
 
 
-def record_feedback(session: "Session | None", answer: "Answer", kind: str, text: str = "") -> str:
-    """Store feedback on a turn: through the session's history when it offers `feedback`, else on
-    the answer itself (`answer.feedback`). Returns where it went: "session" or "answer"."""
-    if kind not in FEEDBACK_KINDS:
-        from .errors import UsageError
+def record_feedback(session: "Session | None", answer: "Answer", kind: str, text: str = "") -> dict:
+    """Store feedback on a turn (kinds as `%ask feedback` takes them: good/correct, partial,
+    bad/wrong, suggest/suggestion): through `session.feedback` (the answer and the history index),
+    or on the answer alone when there is no session. Returns the stored `{"kind", "text"}`."""
+    if session is not None:
+        return session.feedback(answer, kind, text or None)
+    from .history.records import feedback_kind
 
-        raise UsageError(f"Unknown feedback {kind!r}.", hint=f"One of: {', '.join(FEEDBACK_KINDS)}.")
-    if session is not None and hasattr(session, "feedback"):
-        session.feedback(answer, kind, text)
-        return "session"
-    answer.feedback = {"kind": kind, "text": text}
-    return "answer"
+    answer.feedback = {"kind": feedback_kind(kind), "text": text or None}
+    return answer.feedback
 
 
-# the four kinds of `%ask feedback` (DESIGN.md): correct, partially correct, wrong, a suggestion
-FEEDBACK_KINDS = ("good", "partial", "bad", "suggest")
+def variable_name(question: str) -> str:
+    """A readable variable for a question: 'How many cars per origin?' → cars_origin."""
+    words = [w for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in _NAME_STOPWORDS]
+    name = "_".join(words[:4])[:40].strip("_") or "result"
+    if name[0].isdigit():
+        name = "q_" + name
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def reproducible_cell(answer, conn: str, name: str) -> str:
+    """The cell inserted below a %%ask: the SQL, runnable with no model, binding `name`."""
+    header = f"-- {answer.question.strip().splitlines()[0]}" if answer.question else ""
+    options = f"--sql --conn {conn} --name {name}"
+    if answer.chart_spec is None:
+        options += " --no-chart"
+    return "\n".join(part for part in (f"%%ask {options}", header, answer.sql.strip()) if part)

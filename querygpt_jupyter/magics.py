@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import keyword
 import logging
-import re
 import shlex
 import threading
 from typing import Any
@@ -14,17 +13,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import errors
+from .conversation import prepare_turn, reproducible_cell, variable_name  # noqa: F401  (re-exported)
 from .history.notebook import METADATA_KEY
 from .session import Session, end_session, start_session
 
-SUBCOMMANDS = ("connect", "tables", "model", "history", "search", "feedback", "stats", "help")
-_NAME_STOPWORDS = {
-    "a", "an", "the", "of", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "many",
-    "much", "show", "me", "list", "give", "there", "do", "does", "did", "by", "per", "with", "and", "to", "from",
-    "all", "each", "please", "tell", "find", "that", "have", "has", "at", "be",
-}
-
-
+SUBCOMMANDS = ("connect", "tables", "model", "history", "search", "feedback", "stats", "chat", "help")
 @magics_class
 class AskMagics(Magics):
     def __init__(self, shell, session: Session):
@@ -62,23 +55,17 @@ class AskMagics(Magics):
 
     # -- a question (or SQL) -------------------------------------------------------------------
     def _ask(self, text: str, args, from_cell: bool) -> None:
-        from .agent.turn import TurnOptions, ask_turn, sql_turn
-        from .config import make_config
+        from .agent.turn import sql_turn
         from .display import show_answer
         from .render_progress import ProgressLine
 
         if not text:
             raise errors.UsageError("Nothing to ask.", hint="Write a question after %ask, or in the body of a %%ask cell.")
-        cfg = make_config(self.session.config, model=args.model, chart=False if args.no_chart else None,
-                          view=args.view)
-        conn = self.session.resolve_name(args.conn)
-        adapter = self.session.adapter(conn)
-        from .api import prior_turns
-
         if args.new:
             self.session.new_conversation()
-        earlier = [a for a in self.session.conversation(adapter.label) if a.model]
-        options = TurnOptions.from_config(cfg, prior_turns(earlier))
+        prepared = prepare_turn(self.session, args.conn, model=args.model, chart=False if args.no_chart else None,
+                                view=args.view)
+        cfg, conn, adapter, options = prepared.config, prepared.connection, prepared.adapter, prepared.options
         progress = ProgressLine(developer=cfg.view == "developer")
         if args.sql:
             answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))
@@ -248,6 +235,12 @@ class AskMagics(Magics):
         display({"text/plain": f"Feedback recorded: {given['kind']} for {answer.question!r}."}, raw=True,
                 metadata={FEEDBACK_KEY: {"turn": answer.turn_id, **given}})
 
+    def _cmd_chat(self, rest: str) -> None:
+        """`%ask chat`: dock this kernel's chat in JupyterLab's right sidebar."""
+        from .widget import open_sidebar
+
+        open_sidebar(self.shell)
+
     def _cmd_help(self, rest: str) -> None:
         from IPython.display import display
 
@@ -298,24 +291,6 @@ def _model_available(cfg) -> bool:
 def _check_identifier(name: str) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise errors.UsageError(f"{name!r} is not a valid Python variable name.")
-
-
-def variable_name(question: str) -> str:
-    """A readable variable for a question: 'How many cars per origin?' → cars_origin."""
-    words = [w for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in _NAME_STOPWORDS]
-    name = "_".join(words[:4])[:40].strip("_") or "result"
-    if name[0].isdigit():
-        name = "q_" + name
-    return name + "_" if keyword.iskeyword(name) else name
-
-
-def reproducible_cell(answer, conn: str, name: str) -> str:
-    """The cell inserted below a %%ask: the SQL, runnable with no model, binding `name`."""
-    header = f"-- {answer.question.strip().splitlines()[0]}" if answer.question else ""
-    options = f"--sql --conn {conn} --name {name}"
-    if answer.chart_spec is None:
-        options += " --no-chart"
-    return "\n".join(part for part in (f"%%ask {options}", header, answer.sql.strip()) if part)
 
 
 def _question_from_header(text: str) -> str | None:

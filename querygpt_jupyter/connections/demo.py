@@ -31,10 +31,10 @@ def build_demo_db(path: str) -> str:
     try:
         con = duckdb.connect(tmp)
         for dataset in local_data.list_datasets():
-            loader = getattr(local_data, table_name(dataset))
-            frame = loader()
             name = table_name(dataset)
-            table = exp.to_identifier(table_name(dataset), quoted=True).sql("duckdb")
+            loader = getattr(local_data, name)
+            frame = loader()
+            table = exp.to_identifier(name, quoted=True).sql("duckdb")
             con.register("_frame", frame)
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
             con.unregister("_frame")

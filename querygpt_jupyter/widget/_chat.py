@@ -81,10 +81,9 @@ class ChatWidget(anywidget.AnyWidget):
 
     # -- the actions ---------------------------------------------------------------------------
     def ask(self, question: str) -> str | None:
-        """Start a turn in the background; returns its id (None if empty or one is running)."""
-        from .. import errors
-        from ..conversation import prepare_turn
-
+        """Start a turn in the background; returns its id (None if empty or one is running).
+        Everything slow, opening the connection included, happens in the worker thread, so the
+        comm handler returns at once and the stop button stays live."""
         question = question.strip()
         if not question:
             return None
@@ -94,27 +93,26 @@ class ChatWidget(anywidget.AnyWidget):
                 return None
             turn_id = uuid.uuid4().hex[:12]
             self.notice = ""
-            try:
-                prepared = prepare_turn(self.session, self.connection or None, model=self.model_name or None,
-                                        view=self.view)
-            except errors.QueryGPTError as error:
-                self.turns = [*self.turns, _view.error_turn(turn_id, question, error)]
-                return turn_id
             self.live = _view.live_turn(turn_id, question)
             self.busy = True
             listener = _ThrottledListener(self, turn_id)
+            opened: dict = {}     # the prepared turn, once the worker has it (stop() interrupts its adapter)
+            overrides = {"conn": self.connection or None, "model": self.model_name or None, "view": self.view}
             worker = TurnWorker(
-                work=lambda: self._run(question, prepared, listener),
-                on_done=lambda result, error: self._finish(turn_id, prepared, result, error, listener),
-                interrupt=getattr(prepared.adapter, "interrupt", None),
+                work=lambda: self._run(question, overrides, opened, listener),
+                on_done=lambda result, error: self._finish(turn_id, opened.get("turn"), result, error, listener),
+                interrupt=lambda: opened["turn"].adapter.interrupt() if "turn" in opened else None,
             )
             self._worker = worker
         worker.start()
         return turn_id
 
-    def _run(self, question: str, prepared, listener) -> "Answer":
+    def _run(self, question: str, overrides: dict, opened: dict, listener) -> "Answer":
         from ..agent.turn import ask_turn
+        from ..conversation import prepare_turn
 
+        conn = overrides.pop("conn", None)
+        prepared = opened["turn"] = prepare_turn(self.session, conn, **overrides)
         return ask_turn(question, prepared.adapter, prepared.options, listener)
 
     def stop(self) -> None:
@@ -150,13 +148,20 @@ class ChatWidget(anywidget.AnyWidget):
                 return                                     # dropped by _release_if_stuck
             question = self.live["question"]
             events = listener.flush_events()
+            if prepared is None:                           # no such connection, a bad option: not a turn
+                failure = error if isinstance(error, errors.QueryGPTError) else (
+                    errors.QueryCancelled("The question was stopped.") if isinstance(error, KeyboardInterrupt)
+                    else errors.AgentFailure(f"querygpt failed unexpectedly: {type(error).__name__}: {error}"))
+                self.turns = [*self.turns, _view.error_turn(turn_id, question, failure)]
+                self.live, self.busy, self._worker = None, False, None
+                return
             if answer is None:                             # stopped or failed outside the turn's own capture
                 answer = Answer(question=question, model=prepared.options.model, connection=prepared.adapter.label)
                 answer.error = (errors.QueryCancelled("The question was stopped.")
                                 if isinstance(error, KeyboardInterrupt) else
                                 errors.AgentFailure(f"querygpt failed unexpectedly: {type(error).__name__}: {error}"))
             self._own.add(id(answer))
-            self.session.add_answer(answer)
+            self.session.add_answer(answer, source="sidebar")
             view = _view.finished_turn(turn_id, answer, "sidebar", prepared.connection,
                                        cell=_cell_for(answer, prepared.connection), events=events)
             self._answers[turn_id] = answer
@@ -164,19 +169,24 @@ class ChatWidget(anywidget.AnyWidget):
             self.live, self.busy, self._worker = None, False, None
             self.refresh_pickers()
 
-    def feedback(self, turn_id: str, kind: str, text: str = "") -> str:
-        """Record feedback on a turn; returns where it was stored ("session" or "answer")."""
+    def feedback(self, turn_id: str, kind: str, text: str = "") -> dict | None:
+        """Record feedback on a turn through the session (answer + history index); returns what was stored."""
+        from .. import errors
         from ..conversation import record_feedback
 
         answer = self._answers.get(turn_id)
         if answer is None:
             self.notice = "That turn is no longer in this kernel's conversation."
-            return ""
-        where = record_feedback(self.session, answer, kind, text)
+            return None
+        try:
+            stored = record_feedback(self.session, answer, kind, text)
+        except errors.QueryGPTError as error:
+            self.notice = f"{error.code}: {error}"
+            return None
         with self._lock:
-            self.turns = [{**turn, "feedback": {"kind": kind, "text": text}} if turn["id"] == turn_id else turn
+            self.turns = [{**turn, "feedback": _view.json_safe(stored)} if turn["id"] == turn_id else turn
                           for turn in self.turns]
-        return where
+        return stored
 
     def refresh_pickers(self) -> None:
         """Connections and models to offer: what the session knows now."""
@@ -255,7 +265,7 @@ def _cell_for(answer: "Answer", connection: str) -> str:
     """The cell the sidebar inserts: the same reproducible `%%ask --sql` cell `%%ask` inserts."""
     if not answer.sql or answer.error is not None:
         return answer.sql or ""
-    from ..magics import reproducible_cell, variable_name
+    from ..conversation import reproducible_cell, variable_name
 
     return reproducible_cell(answer, connection or "demo", variable_name(answer.question or ""))
 

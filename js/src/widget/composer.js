@@ -3,13 +3,12 @@
 import { h } from "./dom.js";
 
 /**
- * @typedef {{
- *   onAsk: (text: string) => void, onStop: () => void, onRefresh: () => void,
- *   onModel: (name: string) => void, onConnection: (name: string) => void, onView: (view: string) => void,
- * }} ComposerActions
+ * @typedef {{onRefresh: () => void, onModel: (name: string) => void, onConnection: (name: string) => void,
+ *   onView: (view: string) => void}} HeaderActions
+ * @typedef {{onAsk: (text: string) => void, onStop: () => void}} ComposerActions
  */
 
-/** @param {ComposerActions} actions */
+/** @param {HeaderActions} actions */
 export function createHeader(actions) {
   const model = h("input", { class: "qg-model", list: "", placeholder: "model", title: "Model (a LiteLLM string, or querygpt/offline)",
     "aria-label": "Model", onchange: () => actions.onModel(model.value.trim()) });
@@ -43,7 +42,7 @@ export function createHeader(actions) {
 /** @param {ComposerActions} actions */
 export function createComposer(actions) {
   const input = /** @type {HTMLTextAreaElement} */ (h("textarea", {
-    class: "qg-input", rows: 2, placeholder: "Ask a question about your data…  (Enter sends, Shift+Enter new line)",
+    class: "qg-input", rows: 2, placeholder: "Ask about your data…", title: "Enter sends · Shift+Enter new line · Escape stops",
     "aria-label": "Question",
   }));
   const send = h("button", { class: "qg-btn qg-send qg-primary", title: "Send (Enter)", onclick: () => submit() }, "Ask");

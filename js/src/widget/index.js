@@ -3,6 +3,7 @@
 // (ask, stop, feedback, refresh). Turns are re-drawn only when their data changed.
 import { createComposer, createHeader } from "./composer.js";
 import { h } from "./dom.js";
+import { fitToSidebar } from "./layout.js";
 import { copyText, insertCell } from "./notebook.js";
 import { renderTurn } from "./turn.js";
 import "./chat.css";
@@ -17,19 +18,23 @@ function render({ model, el }) {
     model.save_changes();
   };
   const header = createHeader({
-    onAsk() {}, onStop() {},
     onRefresh: () => model.send({ type: "refresh" }),
     onModel: (name) => set("model_name", name),
     onConnection: (name) => set("connection", name),
     onView: (view) => set("view", view),
   });
+  /** a question sent but not yet taken up by the kernel: drawn at once, replaced by `live` */
+  let pending = null;
+  let pendingBase = 0;   // how many turns there were when it was sent
   const composer = createComposer({
     onAsk: (text) => {
       status("");
+      pendingBase = model.get("turns").length;
+      pending = { id: "pending", source: "sidebar", question: text, status: "running", events: [], tokens: "" };
+      drawTurns();
       model.send({ type: "ask", text });
     },
     onStop: () => model.send({ type: "stop" }),
-    onRefresh() {}, onModel() {}, onConnection() {}, onView() {},
   });
   const log = h("div", { class: "qg-log", role: "log", "aria-label": "Conversation" });
   const empty = h("div", { class: "qg-empty" },
@@ -63,7 +68,9 @@ function render({ model, el }) {
     actions.view = model.get("view");
     const turns = [...model.get("turns")];
     const live = model.get("live");
+    if (pending && (live || turns.length !== pendingBase)) pending = null;
     if (live) turns.push(live);
+    else if (pending) turns.push(pending);
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     const seen = new Set();
     /** @type {HTMLElement[]} */
@@ -97,7 +104,12 @@ function render({ model, el }) {
     root.classList.toggle("qg-busy", model.get("busy"));
   }
 
-  const onNotice = () => { if (model.get("notice")) status(model.get("notice"), true); };
+  const onNotice = () => {
+    if (!model.get("notice")) return;
+    status(model.get("notice"), true);
+    pending = null;   // the kernel refused the question
+    drawTurns();
+  };
   const handlers = [
     ["change:turns", drawTurns], ["change:live", drawTurns], ["change:view", () => { drawTurns(); drawHeader(); }],
     ["change:busy", drawHeader], ["change:models", drawHeader], ["change:model_name", drawHeader],
@@ -107,7 +119,11 @@ function render({ model, el }) {
   drawHeader();
   drawTurns();
   onNotice();
-  return () => { for (const [event, fn] of handlers) model.off(event, fn); };
+  const unfit = fitToSidebar(root);
+  return () => {
+    unfit();
+    for (const [event, fn] of handlers) model.off(event, fn);
+  };
 }
 
 export default { render };

@@ -4,15 +4,12 @@
 import { h } from "./dom.js";
 import { highlightSql } from "./highlight.js";
 
-const STAGE_ICONS = {
-  analyzing: "…", schema: "🗂", generating_sql: "✎", validating: "🛡", executing: "▶", charting: "📊", done: "✓", error: "✗",
-};
-
+// the kinds `%ask feedback` records (Session.feedback)
 export const FEEDBACK = [
-  { kind: "good", label: "Correct", icon: "✓" },
+  { kind: "correct", label: "Correct", icon: "✓" },
   { kind: "partial", label: "Partly correct", icon: "≈" },
-  { kind: "bad", label: "Wrong", icon: "✗" },
-  { kind: "suggest", label: "Suggest…", icon: "✎" },
+  { kind: "wrong", label: "Wrong", icon: "✗" },
+  { kind: "suggestion", label: "Suggest…", icon: "✎" },
 ];
 
 /**
@@ -36,7 +33,7 @@ export const FEEDBACK = [
 export function renderTurn(turn, actions) {
   const developer = actions.view === "developer";
   const running = turn.status === "running" || turn.status === "stopping";
-  return h("section", { class: `qg-turn qg-${turn.status}`, dataset: { turn: turn.id, status: turn.status } },
+  return h("section", { class: `qg-turn qg-status-${turn.status}`, dataset: { turn: turn.id, status: turn.status } },
     h("div", { class: "qg-question" },
       turn.source === "notebook" ? h("span", { class: "qg-badge", title: "Asked in a %%ask cell" }, "cell") : null,
       turn.question || "(SQL)"),
@@ -64,7 +61,7 @@ function renderProgress(turn, developer) {
   }
   return h("ol", { class: "qg-events" }, events.map((e) =>
     h("li", { class: "qg-event", dataset: { stage: e.stage } },
-      h("span", { class: "qg-ms" }, `${e.elapsed_ms.toFixed(0)} ms`), " ", STAGE_ICONS[e.stage] || "", " ", e.message)));
+      h("span", { class: "qg-ms" }, `${e.elapsed_ms.toFixed(0)} ms`), " ", h("span", { class: "qg-stage" }, e.stage), " ", e.message)));
 }
 
 /** @param {{code: string, message: string, hint: string}} error */
@@ -140,7 +137,7 @@ function renderFeedback(turn, actions) {
     h("textarea", { class: "qg-suggest-text", rows: 2, placeholder: "What should it have done?" }),
     h("button", { class: "qg-btn qg-suggest-send", onclick: () => {
       const text = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea")).value.trim();
-      if (text) actions.onFeedback(turn, "suggest", text);
+      if (text) actions.onFeedback(turn, "suggestion", text);
     } }, "Send"));
   return h("div", { class: "qg-feedback" },
     h("span", { class: "qg-meta" }, given ? `Feedback: ${label(given.kind)}${given.text ? ` — “${given.text}”` : ""}` : "Was this right?"),
@@ -148,7 +145,7 @@ function renderFeedback(turn, actions) {
       class: `qg-btn qg-fb qg-fb-${f.kind}${given && given.kind === f.kind ? " qg-selected" : ""}`,
       title: f.label, "aria-pressed": String(Boolean(given && given.kind === f.kind)), dataset: { kind: f.kind },
       onclick: () => {
-        if (f.kind === "suggest") {
+        if (f.kind === "suggestion") {
           box.hidden = !box.hidden;
           if (!box.hidden) /** @type {HTMLElement} */ (box.querySelector("textarea")).focus();
         } else actions.onFeedback(turn, f.kind, "");
