@@ -2,6 +2,7 @@
 and the turns asked so far. One `Session` per IPython shell; plain scripts have none."""
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ _session: "Session | None" = None
 
 # type modules whose objects are connections we can query
 _CONNECTION_MODULES = ("duckdb", "sqlite3", "sqlalchemy")
+JUPYSQL_NAME = "jupysql"  # JupySQL's current %sql connection, when JupySQL is loaded
 SPECIAL_NAMES = ("demo", "dataframes")
 
 
@@ -109,6 +111,9 @@ class Session:
         namespace = self._namespace()
         if name in namespace and _is_queryable(namespace[name]):
             return from_object(namespace[name], paths, name=name)
+        discovered = self.namespace_connections()
+        if name in discovered:
+            return from_object(discovered[name], paths, name=name)
         raise errors.UsageError(
             f"No connection named {name!r}.",
             hint=f"Known: {', '.join(self.connection_names()) or 'none'}. Add one with `%ask connect URL --name NAME`.",
@@ -129,7 +134,13 @@ class Session:
         return [*self.named, *self.namespace_connections(), *(["dataframes"] if self.namespace_frames() else []), "demo"]
 
     def namespace_connections(self) -> dict[str, Any]:
-        return {k: v for k, v in self._namespace().items() if _is_connection(v)}
+        """Connection objects in the namespace, plus JupySQL's current `%sql` connection (named
+        "jupysql") when JupySQL is loaded and that connection is not one of them already."""
+        found = {k: v for k, v in self._namespace().items() if _is_connection(v)}
+        current = jupysql_connection()
+        if current is not None and not any(_same_connection(current, v) for v in found.values()):
+            found[JUPYSQL_NAME] = current
+        return found
 
     def namespace_frames(self) -> dict[str, Any]:
         return {
@@ -148,6 +159,26 @@ class Session:
             return {}
         hidden = getattr(self.shell, "user_ns_hidden", {})
         return {k: v for k, v in self.shell.user_ns.items() if not k.startswith("_") and k not in hidden}
+
+
+def jupysql_connection() -> Any:
+    """The connection JupySQL's `%sql` uses now, when JupySQL is loaded (it is never imported
+    here): its SQLAlchemy connection, or the DuckDB/sqlite3 connection it wraps. None otherwise."""
+    module = sys.modules.get("sql.connection")
+    manager = getattr(module, "ConnectionManager", None)
+    current = getattr(manager, "current", None)
+    if current is None or not hasattr(manager, "connections"):
+        return None
+    for attribute in ("connection_sqlalchemy", "_connection"):
+        inner = getattr(current, attribute, None)
+        if _is_connection(inner):
+            return inner
+    return None
+
+
+def _same_connection(a: Any, b: Any) -> bool:
+    """One database object seen twice: the same object, or a SQLAlchemy connection of that engine."""
+    return a is b or getattr(a, "engine", a) is getattr(b, "engine", b)
 
 
 def _is_connection(obj: Any) -> bool:

@@ -262,7 +262,7 @@ def test_line_series_are_capped_with_a_note(stocks):
 
 
 def test_duckdb_dates_and_decimals_are_charted(stocks):
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
     con = duckdb.connect()
     con.register("stocks", stocks)
     df = con.sql("SELECT CAST(date AS DATE) AS day, SUM(CAST(price * 100 AS BIGINT)) AS cents "

@@ -66,7 +66,7 @@ def test_a_missing_file_is_db_conn_fail_not_a_new_database(tmp_path):
 
 def test_sqlite_engine_refuses_writes_even_without_the_guard(shop_sqlite):
     adapter = open_connection(shop_sqlite, ())
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sqlite3.DatabaseError):
         adapter.fetch("DELETE FROM orders")
     assert rows(adapter, "SELECT count(*) FROM orders") == [[3]]
 

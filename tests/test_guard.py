@@ -171,6 +171,11 @@ FUNCTION_ATTACKS = [
     pytest.param("postgres", "SELECT pg_reload_conf()", "pg_reload_conf()", id="pg-reload-conf"),
     pytest.param("postgres", "SELECT query_to_xml('DELETE FROM t', true, true, '')", "query_to_xml()", id="pg-query-to-xml"),
     pytest.param("postgres", "SELECT pg_advisory_lock(1)", "pg_advisory_lock()", id="pg-advisory-lock"),
+    pytest.param("postgres", "SELECT * FROM ts_stat('SELECT to_tsvector(secret) FROM t')", "ts_stat()", id="pg-ts-stat-runs-sql"),
+    pytest.param("postgres", "SELECT ts_rewrite('a'::tsquery, 'SELECT t, s FROM aliases')", "ts_rewrite()", id="pg-ts-rewrite-runs-sql"),
+    pytest.param("mysql", "SELECT @total := SUM(a) FROM t", "assigns a session variable", id="mysql-user-variable-assignment"),
+    pytest.param("mysql", "SELECT a FROM t /*!50000 INTO OUTFILE '/tmp/x' */", "/*! … */", id="mysql-executable-comment"),
+    pytest.param("mysql", "SELECT 1 /*M!100100 INTO OUTFILE '/tmp/x' */", "/*! … */", id="mariadb-executable-comment"),
     pytest.param("mysql", "SELECT load_file('/etc/passwd')", "load_file()", id="mysql-load-file"),
     pytest.param("mysql", "SELECT sleep(10)", "sleep()", id="mysql-sleep"),
     pytest.param("mysql", "SELECT * FROM t WHERE a = 1 AND SLEEP(10) = 0", "sleep()", id="mysql-sleep-in-where"),
@@ -343,6 +348,11 @@ def test_mysql_executable_comment_is_not_rendered(sql, policy):
     assert "/*" not in render(query, "mysql")
 
 
+def test_mysql_comments_that_are_not_code_are_allowed(policy):
+    query = check("SELECT a /* the total */ FROM t -- !not code", policy("mysql"))
+    assert render(query, "mysql") == "SELECT a FROM t"
+
+
 def test_render_drops_optimizer_hints(policy):
     query = check("SELECT /*+ BKA(t) */ a FROM t", policy("mysql"))
     assert render(query, "mysql") == "SELECT a FROM t"
@@ -399,7 +409,7 @@ def test_refused_function_is_recognised_in_every_dialect(name, dialect):
 @pytest.fixture()
 def shop(tmp_path, root):
     """A read-only connection to a DuckDB file holding table t."""
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
     path = str(tmp_path / "shop.duckdb")
     con = duckdb.connect(path)
     con.execute('CREATE TABLE t (id INTEGER, a INTEGER, b INTEGER, note VARCHAR, "delete" VARCHAR, "update" INTEGER)')

@@ -29,8 +29,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LAB_EXTENSION = ROOT / "querygpt_jupyter" / "static" / "labextension"
 WAIT_MS = 60_000          # every wait is bounded; a turn with the offline planner takes well under a second
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (bash scripts/browser installs it)")
+import playwright.sync_api as playwright_api  # noqa: E402  (a missing package fails the run; it never skips)
+
+
+@pytest.fixture(autouse=True)
+def _chromium_is_installed():
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: bash scripts/browser installs it")
 
 
 def _free_port() -> int:

@@ -3,23 +3,29 @@
 It links the question's words to one table, its columns and values stored in them, reads the
 intent from a small general vocabulary (how many, average, total, highest, per, top N, distinct,
 which …) and builds the SQL with sqlglot. It answers only when every word that could change the
-meaning is accounted for; otherwise — an unknown word, two tables, an ambiguous column, an
-operation it lacks (median, comparisons, time buckets) — it raises `AgentFailure` with a hint to
-configure a model, because a wrong answer is worse than a refusal.
+meaning is accounted for; otherwise — an unknown word, an ambiguous column, an operation it lacks
+(median, comparisons, time buckets) — it raises `AgentFailure` with a hint to configure a model,
+because a wrong answer is worse than a refusal.
 
-Stages, each a function below: tokenise → choose the table → link columns, top-N, keywords,
-values → account for the leftover words → interpret the linked mentions → build the SQL.
+A question one table cannot answer may still be answered by two tables linked by exactly one
+foreign key: the pair is read as one joined table (`_JoinView`) by the same stages, and answered
+only for readings the join cannot distort (see `_check_join`). Three tables, two foreign keys
+between the pair, or counting the `one` side through the `many` side are refused.
+
+Stages, each a function below: tokenise → choose the table (or, failing that, a pair joined along
+a foreign key) → link columns, top-N, keywords, values → account for the leftover words →
+interpret the linked mentions → check a join reading → build the SQL.
 """
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlglot import exp
 
-from ..connections.catalog import Catalog, Column, Table
+from ..connections.catalog import Catalog, Column, ForeignKey, Table
 from ..connections.introspect import SAMPLES_PER_COLUMN
 from ..errors import AgentFailure, QueryGPTError
 
@@ -281,7 +287,14 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
             patterns.append((("".join(s[0] for s in stems),), column, _INITIALS))
         if len(stems) > 1:
             for s in _head_words(stems):
-                patterns.append(((s,), column, _PARTIAL))
+                if not (isinstance(table, _JoinView) and s in table.shadowed):
+                    patterns.append(((s,), column, _PARTIAL))
+        if isinstance(column, _JoinColumn):
+            # `customer country`, `product category`: in a join the table's name may qualify its column
+            owner = _name_stems(column.table)
+            source = _name_stems(column.source)
+            if owner and source[:len(owner)] != owner and owner + source != stems:
+                patterns.append((owner + source, column, _FULL))
     return patterns, users
 
 
@@ -297,12 +310,15 @@ def _head_words(stems: tuple[str, ...]) -> set[str]:
     return heads
 
 
-def _link_columns(links: _Links, table: Table) -> list[_Span]:
+def _link_columns(links: _Links, table: Table, min_words: int = 1) -> list[_Span]:
     """Claim column mentions, longest first, so `temp min` is a column before `min` is a keyword
     and `miles per gallon` before `per` groups. A lone shared word (`temp` of temp_max and
-    temp_min) becomes an `ambiguous` span that later refuses if nothing else explains it."""
+    temp_min) becomes an `ambiguous` span that later refuses if nothing else explains it.
+    `min_words=2` claims only multi-word names (a join claims `customer country` before the
+    table name `customer` inside it)."""
     tokens = links.tokens
     patterns, users = _column_patterns(table)
+    patterns = [p for p in patterns if len(p[0]) >= min_words]
     found = []
     for i in range(len(tokens)):
         for stems, column, quality in patterns:
@@ -416,7 +432,7 @@ def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe |
         candidates += [s for s in singulars.values() if s not in candidates]
         for column in table.columns:
             if _samples_incomplete(column):
-                for stored in probe(table.name, column.name, candidates):
+                for stored in probe(*_origin(table, column), candidates):
                     entry = (column, stored)
                     for key in {str(stored).lower(), _normalised(stored)}:
                         if entry not in index[key]:
@@ -471,6 +487,23 @@ def _table_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]
 
 def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
     """The one table the question is about, and the token ranges that name it."""
+    named = _named_tables(tokens, catalog)
+    if len(named) > 1:
+        raise _refuse(f"The question names several tables ({', '.join(sorted(named))}); the offline planner "
+                      "answers questions about one table, or two linked by one foreign key.")
+    if named:
+        name, mentions = next(iter(named.items()))
+        table = catalog.table(name)
+        assert table is not None
+        if len(mentions) > 1 and _namesake_column(table) is not None:
+            # `Maximum wheat in wheat`: the last mention is the table, earlier ones the column
+            mentions = mentions[-1:]
+        return table, mentions
+    return _infer_table(tokens, catalog, question)
+
+
+def _named_tables(tokens: list[_Token], catalog: Catalog) -> dict[str, list[tuple[int, int]]]:
+    """The tables the question names, with the token ranges naming them."""
     named: dict[str, list[tuple[int, int]]] = {}
     for table in catalog.tables:
         mentions = _table_mentions(tokens, table)
@@ -487,18 +520,7 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tupl
             named[name] = kept
         else:
             del named[name]
-    if len(named) > 1:
-        raise _refuse(f"The question names several tables ({', '.join(sorted(named))}); the offline planner "
-                      "answers questions about one table.")
-    if named:
-        name, mentions = next(iter(named.items()))
-        table = catalog.table(name)
-        assert table is not None
-        if len(mentions) > 1 and _namesake_column(table) is not None:
-            # `Maximum wheat in wheat`: the last mention is the table, earlier ones the column
-            mentions = mentions[-1:]
-        return table, mentions
-    return _infer_table(tokens, catalog, question)
+    return named
 
 
 def _column_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]:
@@ -521,6 +543,23 @@ def _namesake_column(table: Table) -> Column | None:
 def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
     """No table named: pick the one table whose columns, sample values and name words explain
     the question's words better than every other table (see `_dominates`); else refuse."""
+    coverage, partial_words = _coverage(tokens, catalog, question)
+    if not coverage:
+        raise _refuse("The offline planner could not tell which table the question is about.")
+    ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
+    best = next((name for name in ranked if _dominates(name, coverage)), None)
+    if best is None:
+        names = ", ".join(sorted(ranked[:4]))
+        raise _refuse(f"The question could be about several tables ({names}); name the table.")
+    table = catalog.table(best)
+    assert table is not None
+    return table, partial_words[best]
+
+
+def _coverage(tokens: list[_Token], catalog: Catalog, question: str
+              ) -> tuple[dict[str, set[int]], dict[str, list[tuple[int, int]]]]:
+    """Per table, the tokens its columns, sample values and name words explain (tables explaining
+    none are left out), and the lone name words (`airports` of a table `airports_us`)."""
     coverage: dict[str, set[int]] = {}
     partial_words: dict[str, list[tuple[int, int]]] = {}
     for table in catalog.tables:
@@ -536,16 +575,7 @@ def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple
                    if links.owner[i] is None and t.stem in words and not t.is_stop and t.text not in _KEYWORD_WORDS]
         coverage[table.name] = {i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}
         partial_words[table.name] = partial
-    if not coverage:
-        raise _refuse("The offline planner could not tell which table the question is about.")
-    ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
-    best = next((name for name in ranked if _dominates(name, coverage)), None)
-    if best is None:
-        names = ", ".join(sorted(ranked[:4]))
-        raise _refuse(f"The question could be about several tables ({names}); name the table.")
-    table = catalog.table(best)
-    assert table is not None
-    return table, partial_words[best]
+    return coverage, partial_words
 
 
 def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
@@ -566,6 +596,114 @@ def _sample_values_only(links: _Links, table: Table, question: str) -> list[_Spa
         return _link_values(links, table, question, None)
     except AgentFailure:
         return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 4b: two tables linked by one foreign key, read as one table by the other stages
+
+@dataclass(frozen=True)
+class _JoinColumn(Column):
+    """A column of a `_JoinView`: `table`.`source` in the SQL. Its `name` is `source`, or
+    `table_source` where both tables have a column of that name (`orders_id`), so every column
+    of the view has its own name, as the stages expect."""
+
+    table: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class _JoinView(Table):
+    """`many` JOIN `one` ON many.fk = one.key, as one table. Each joined row is one `many` row,
+    so counting and adding up `many` means what it says, while a `one` row appears once per
+    `many` row that refers to it. The key columns of `one` are left out: they equal the foreign
+    key columns of `many`."""
+
+    many: Table | None = None
+    one: Table | None = None
+    fk: ForeignKey | None = None
+    # one-word names of columns of the other tables: with more tables in play, such a word is
+    # that column, never part of a name here (`price` of products is not `unit_price`)
+    shadowed: frozenset[str] = frozenset()
+
+    @property
+    def condition(self) -> str:
+        assert self.many is not None and self.one is not None and self.fk is not None
+        return " AND ".join(f"{self.many.name}.{a} = {self.one.name}.{b}"
+                            for a, b in zip(self.fk.columns, self.fk.ref_columns))
+
+
+def _members(table: Table) -> tuple[Table, ...]:
+    """The catalogue tables behind `table`: itself, or the two tables of a join."""
+    if isinstance(table, _JoinView):
+        assert table.many is not None and table.one is not None
+        return table.many, table.one
+    return (table,)
+
+
+def _origin(table: Table, column: Column) -> tuple[str, str]:
+    """(table, column) as stored, for the probe: a join's column lives in one of its tables."""
+    if isinstance(column, _JoinColumn):
+        return column.table, column.source
+    return table.name, column.name
+
+
+def _in_view(table: Table, member: Table, column: Column | None) -> Column | None:
+    """`column` of `member` as `table` (a join, or that very table) calls it; None if left out."""
+    if column is None or not isinstance(table, _JoinView):
+        return column
+    return next((c for c in table.columns if isinstance(c, _JoinColumn)
+                 and c.table == member.name and c.source == column.name), None)
+
+
+def _foreign_key_pairs(catalog: Catalog) -> dict[frozenset[str], list[tuple[Table, Table, ForeignKey]]]:
+    """Every pair of distinct tables linked by foreign keys → the links as (many, one, fk).
+    Keys whose columns the catalogue does not list are skipped; self-references are no pairs."""
+    pairs: dict[frozenset[str], list[tuple[Table, Table, ForeignKey]]] = defaultdict(list)
+    for many in catalog.tables:
+        for fk in dict.fromkeys(many.foreign_keys):
+            one = catalog.table(fk.references)
+            if one is None or one.name == many.name or not fk.columns or len(fk.columns) != len(fk.ref_columns):
+                continue
+            if any(many.column(c) is None for c in fk.columns) or any(one.column(c) is None for c in fk.ref_columns):
+                continue
+            pairs[frozenset({many.name, one.name})].append((many, one, fk))
+    return pairs
+
+
+def _join_view(catalog: Catalog, many: Table, one: Table, fk: ForeignKey) -> _JoinView | None:
+    """The view of `many` joined to `one` along `fk`; None if its column names cannot be made unique."""
+    keys = {c.lower() for c in fk.ref_columns}
+    parts = [(many, many.columns), (one, tuple(c for c in one.columns if c.name.lower() not in keys))]
+    clashes = Counter(c.name.lower() for _, columns in parts for c in columns)
+    columns = tuple(
+        _JoinColumn(c.name if clashes[c.name.lower()] == 1 else f"{t.name}_{c.name}", c.type, c.comment,
+                    c.primary_key, c.samples, table=t.name, source=c.name)
+        for t, cols in parts for c in cols)
+    if len({c.name.lower() for c in columns}) != len(columns):
+        return None
+    shadowed = frozenset(stems[0] for t in catalog.tables if t.name not in (many.name, one.name)
+                         for c in t.columns for stems in [_name_stems(c.name)] if len(stems) == 1)
+    return _JoinView(f"{many.name} joined with {one.name}", columns, many=many, one=one, fk=fk, shadowed=shadowed)
+
+
+def _join_candidates(tokens: list[_Token], catalog: Catalog, question: str,
+                     pairs: dict[frozenset[str], list[tuple[Table, Table, ForeignKey]]]) -> list[frozenset[str]]:
+    """The linked pairs the question may be about: every table it names is in the pair, and a
+    member it does not name explains one of its words — except beside the only named table, where
+    the word may be a value only the probe finds (`orders from Nora Ito`). Three named tables
+    are refused: the offline planner joins two."""
+    named = set(_named_tables(tokens, catalog))
+    if len(named) > 2:
+        raise _refuse(f"The question names {len(named)} tables ({', '.join(sorted(named))}); the offline planner "
+                      "joins at most two, linked by one foreign key.")
+    coverage, _ = _coverage(tokens, catalog, question)
+    out = []
+    for pair in pairs:
+        if not named <= pair:
+            continue
+        if len(named) == 1 or all(name in named or name in coverage for name in pair):
+            out.append(pair)
+    return sorted(out, key=sorted)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +773,7 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
         owner = _foreign_owner(links, i, foreign)
         if owner is not None:
             raise _refuse(f"'{token.text}' is not in {table.name} (the table {owner} has it); the offline "
-                          "planner answers questions about one table.")
+                          "planner answers questions about one table, or two linked by one foreign key.")
         if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
             continue  # a head noun after a mention: "la riots victims", "rainy days"
         if _is_counted_noun(links, i) and any(c.is_text for c in table.columns):
@@ -667,7 +805,10 @@ class _Foreign:
 
 
 def _foreign_words(catalog: Catalog, table: Table) -> _Foreign:
-    own_names = {" ".join(_name_stems(table.name))} | set(_name_stems(table.name))
+    members = _members(table)
+    own_names = set()
+    for member in members:
+        own_names |= {" ".join(_name_stems(member.name))} | set(_name_stems(member.name))
     for column in table.columns:
         own_names.add(" ".join(_name_stems(column.name)))
         own_names.update(_name_stems(column.name))
@@ -675,7 +816,7 @@ def _foreign_words(catalog: Catalog, table: Table) -> _Foreign:
     names: dict[str, str] = {}
     values: dict[str, str] = {}
     for other in catalog.tables:
-        if other.name == table.name:
+        if any(other.name == member.name for member in members):
             continue
         words = {" ".join(_name_stems(other.name))} | set(_name_stems(other.name))
         for column in other.columns:
@@ -772,10 +913,17 @@ class _Query:
     superlative: str | None = None
     limit: int | None = None
     plain_first: bool = False        # "first 5 rows": a LIMIT without a sort
+    counted: list[_Span | None] = field(default_factory=list)  # the noun each COUNT(*) counts, if named
 
     def add_measure(self, measure: _Measure) -> None:
         if measure not in self.measures:
             self.measures.append(measure)
+
+    def count_rows(self, noun: _Span | None) -> None:
+        """COUNT(*), remembering what the question counts: one table's rows are its rows, but in a
+        join only the `many` side's are (see `_check_join`)."""
+        self.add_measure(_Measure("count", None))
+        self.counted.append(noun)
 
     def add_filter(self, column: Column, value: Any) -> None:
         values = self.filters.setdefault(column.name, (column, []))[1]
@@ -825,7 +973,7 @@ class _Reader:
         if span is None or span.used:
             return None
         if span.kind == "table":
-            return _namesake_column(span.arg)
+            return _in_view(self.q.table, span.arg, _namesake_column(span.arg))
         return span.arg if span.kind == "column" else None
 
     def read(self) -> _Query:
@@ -920,7 +1068,7 @@ class _Reader:
                 if q.groups:
                     raise _refuse("The question groups by two different columns.")
                 q.groups.append(column)
-            q.add_measure(_Measure("count", None))
+            q.count_rows(None)
             q.order_by_measure, q.superlative = True, span.arg
             q.limit = q.limit or 1
 
@@ -1010,7 +1158,7 @@ class _Reader:
             counted = nxt is not None and nxt.kind in ("table", "rows")
             alone = nxt is None and span.text in _COUNT_SUPERLATIVES  # "which race has the most (victims)"
             if len(funcs) == 1 and span.arg in ("max", "min") and (counted or alone):
-                q.add_measure(_Measure("count", None))  # "which state has the most airports"
+                q.count_rows(nxt if counted else None)  # "which state has the most airports"
                 q.superlative = _DIRECTION[span.arg]
                 q.order_by_measure = True
                 return
@@ -1053,16 +1201,18 @@ class _Reader:
             return
         column = self.free_column(i + 1) if nxt is not None and nxt.kind == "column" else None
         noun = self.at(i + 2)
+        counted = self.at(self.next_index(i, ("value",)))  # "how many shipped orders": orders
+        counted = counted if counted is not None and counted.kind in ("table", "rows") else None
         if column is not None and noun is not None and noun.kind in ("rows", "table") and noun.start == nxt.end:
             nxt.used = True  # "how many weather records": the column only qualifies the rows
-            column = None
+            column, counted = None, noun
         if column is not None and not self._followed_by_own_value(i + 1):
             if not column.is_text:
                 raise _refuse(f"'{nxt.text}' after '{span.text}' is ambiguous: count the rows or the distinct values?")
             nxt.used = True
             self.q.add_measure(_Measure("count", column, distinct=True))  # "how many origins"
             return
-        self.q.add_measure(_Measure("count", None))
+        self.q.count_rows(counted)
 
     def distincts(self, i: int) -> None:
         span = self.s[i]
@@ -1153,6 +1303,39 @@ def _settle_shape(q: _Query, has_list_verb: bool) -> None:
         raise _refuse("The offline planner could not find what to compute.")
 
 
+def _check_join(q: _Query, view: _JoinView) -> None:
+    """Refuse the readings a join would silently change. A joined row is a `many` row carrying
+    its `one` row, so: COUNT(*) must count `many`, named as such (`how many orders`), never
+    `one` (`how many customers …` would count each customer once per order: COUNT(DISTINCT) is
+    left to a model) nor an unnamed noun; SUM and AVG may only read `many` columns (a `one`
+    column would be weighed by its number of `many` rows), while MIN, MAX and COUNT(DISTINCT)
+    are unaffected; rows are not listed (a `one` row would repeat), only aggregates and distinct
+    values; and both tables must be used, else the join only drops unmatched rows."""
+    assert view.many is not None and view.one is not None
+    many, one = view.many.name, view.one.name
+    if q.row_level or not (q.measures or q.distinct or _lists_categories(q)):
+        raise _refuse(f"Listing rows of {many} joined with {one} would repeat a row of {one} once per row of "
+                      f"{many}; across a join the offline planner only aggregates or lists distinct values.")
+    for noun in q.counted:
+        if noun is not None and noun.kind == "table" and noun.arg.name == one:
+            raise _refuse(f"Counting {one} through {many} would count each of them once per row of {many} "
+                          "(COUNT(DISTINCT) is a reading the offline planner leaves to a model).")
+        if noun is None or noun.kind != "table" or noun.arg.name != many:
+            what = f"'{noun.text}'" if noun is not None else "the rows"
+            raise _refuse(f"The offline planner could not tell whether {what} means {many} or {one}; "
+                          f"ask 'how many {many} …'.")
+    for m in q.measures:
+        if m.func in ("sum", "avg") and isinstance(m.column, _JoinColumn) and m.column.table == one:
+            raise _refuse(f"{_FUNC_WORDS[m.func].capitalize()} of {m.column.name} across the join would weigh each "
+                          f"row of {one} by its number of rows in {many}; the offline planner will not guess.")
+    columns = q.groups + q.distinct + q.projections + [c for c, _ in q.filters.values()]
+    columns += [m.column for m in q.measures if m.column is not None]
+    used = {c.table for c in columns if isinstance(c, _JoinColumn)} | ({many} if q.counted else set())
+    if used != {many, one}:
+        raise _refuse(f"The question does not use both {many} and {one}, so joining them would only drop "
+                      f"the unmatched rows.")
+
+
 # ---------------------------------------------------------------------------------------------
 # Stage 7: SQL
 
@@ -1164,7 +1347,18 @@ _FUNC_WORDS = {"avg": "the average", "sum": "the total", "max": "the maximum", "
 
 
 def _col(column: Column) -> exp.Column:
+    if isinstance(column, _JoinColumn):
+        return exp.column(column.source, table=column.table, quoted=True)  # "customers"."country"
     return exp.column(column.name, quoted=True)
+
+
+def _join_clause(table: _JoinView) -> exp.Join:
+    """JOIN `one` ON the foreign key's columns (the FROM is `many`)."""
+    assert table.many is not None and table.one is not None and table.fk is not None
+    many, one, fk = table.many, table.one, table.fk
+    on = exp.and_(*[exp.column(a, table=many.name, quoted=True).eq(exp.column(b, table=one.name, quoted=True))
+                    for a, b in zip(fk.columns, fk.ref_columns)])
+    return exp.Join(this=exp.Table(this=exp.to_identifier(one.name, quoted=True)), on=on)
 
 
 def _measure_sql(m: _Measure) -> exp.Expression:
@@ -1191,7 +1385,7 @@ def _ordered(e: exp.Expression, desc: bool) -> exp.Ordered:
 
 
 def _build(q: _Query, dialect: str) -> Plan:
-    source = exp.Table(this=exp.to_identifier(q.table.name, quoted=True))
+    source = exp.Table(this=exp.to_identifier(_members(q.table)[0].name, quoted=True))
     where = _where(q)
     chart: str | None = None
     if q.measures:
@@ -1221,6 +1415,8 @@ def _build(q: _Query, dialect: str) -> Plan:
         chart = "none"
     else:
         select = exp.select(*([_col(c) for c in q.projections] or [exp.Star()])).from_(source)
+    if isinstance(q.table, _JoinView):
+        select = select.join(_join_clause(q.table))
     if where is not None:
         select = select.where(where)
     return Plan(select.sql(dialect=dialect), _explain(q), chart)
@@ -1234,6 +1430,8 @@ def _lists_categories(q: _Query) -> bool:
 def _explain(q: _Query) -> str:
     """One sentence saying what the SQL computes, in the order a reader checks it."""
     table = q.table.name
+    if isinstance(q.table, _JoinView):
+        table += f" on {q.table.condition}"
     if q.measures:
         parts = []
         for m in q.measures:
@@ -1283,7 +1481,8 @@ def _quoted(value: Any) -> str:
 # The planner
 
 class OfflinePlanner:
-    """Plans single-table questions without a model; refuses (AgentFailure) when unsure."""
+    """Plans questions about one table, or two linked by one foreign key, without a model;
+    refuses (AgentFailure) when unsure."""
 
     model = "querygpt/offline"
 
@@ -1293,20 +1492,135 @@ class OfflinePlanner:
             raise _refuse("The question is empty.")
         if not catalog.tables:
             raise _refuse("The database has no tables to ask about.")
-        table, mentions = _choose_table(tokens, catalog, question)
-        links = _Links(tokens)
+        try:
+            table, mentions = _choose_table(tokens, catalog, question)
+            return _plan_on(table, mentions, tokens, question, catalog, probe)
+        except AgentFailure as refusal:
+            # only a question one table cannot answer is tried on a join: one-table answers stay as they were
+            return _plan_join(tokens, question, catalog, probe, refusal)
+
+
+def _plan_on(table: Table, mentions: list[tuple[int, int]], tokens: list[_Token], question: str,
+             catalog: Catalog, probe: ValueProbe | None) -> Plan:
+    return _finish(_read(table, mentions, tokens, question, catalog, probe), tokens, catalog)
+
+
+def _read(table: Table, mentions: list[tuple[int, int]], tokens: list[_Token], question: str,
+          catalog: Catalog, probe: ValueProbe | None) -> _Query:
+    """Stages 2–6 on one table or one `_JoinView`. In a join, multi-word column names are linked
+    before table names (`customer country` is a column, not the table customers and a word)."""
+    links = _Links(tokens)
+    if isinstance(table, _JoinView):
+        _link_columns(links, table, min_words=2)
+        named = [(start, end, member) for member in _members(table) for start, end in _table_mentions(tokens, member)]
+        for start, end, member in sorted(named, key=lambda m: m[0] - m[1]):  # longest first
+            if links.free(start, end):
+                links.claim(_Span("table", start, end, member))
+    else:
         for start, end in mentions:
             links.claim(_Span("table", start, end, table))
-        _link_columns(links, table)
-        _link_top(links)
-        _link_keywords(links)
-        _link_values(links, table, question, probe)
-        _link_rest(links, table, catalog)
-        query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
-        _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
-        plan = _build(query, catalog.dialect)
-        asked = _asked_chart(tokens)
-        return Plan(plan.sql, plan.explanation, asked) if asked and plan.chart_hint != "none" else plan
+    _link_columns(links, table)
+    _link_top(links)
+    _link_keywords(links)
+    _link_values(links, table, question, probe)
+    _link_rest(links, table, catalog)
+    query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
+    _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
+    return query
+
+
+def _finish(query: _Query, tokens: list[_Token], catalog: Catalog) -> Plan:
+    """Stage 7, and the chart the question asks for."""
+    plan = _build(query, catalog.dialect)
+    asked = _asked_chart(tokens)
+    return Plan(plan.sql, plan.explanation, asked) if asked and plan.chart_hint != "none" else plan
+
+
+def _plan_join(tokens: list[_Token], question: str, catalog: Catalog, probe: ValueProbe | None,
+               refusal: AgentFailure) -> Plan:
+    """The one answer a join along a foreign key gives, or a refusal. Every candidate pair (see
+    `_join_candidates`) is read as a `_JoinView`; the question is answered only when exactly one
+    pair, linked by exactly one key, reads it safely (`_check_join`). A pair linked by several
+    keys that reads it is refused (which key?), and so are answers from two different pairs.
+    Without an answer, the refusal that explains best is given: a reading understood but unsafe,
+    else the failure of the only candidate, else the one-table refusal."""
+    pairs = _foreign_key_pairs(catalog)
+    if not pairs:
+        raise refusal
+    answers: list[Plan] = []
+    unsafe: list[tuple[_JoinView, AgentFailure]] = []
+    failed: list[tuple[_JoinView, AgentFailure]] = []
+    several_keys: list[frozenset[str]] = []
+    for pair in _join_candidates(tokens, catalog, question, pairs):
+        for many, one, fk in pairs[pair]:
+            view = _join_view(catalog, many, one, fk)
+            if view is None:
+                continue
+            try:
+                query = _read(view, [], tokens, question, catalog, probe)
+            except AgentFailure as failure:
+                failed.append((view, failure))
+                continue
+            if len(pairs[pair]) > 1:
+                several_keys.append(pair)
+                continue
+            try:
+                _check_join(query, view)
+            except AgentFailure as failure:
+                unsafe.append((view, failure))
+                continue
+            answers.append(_finish(query, tokens, catalog))
+    if several_keys:
+        a, b = sorted(several_keys[0])
+        keys = "; ".join(f"{many.name}.{', '.join(fk.columns)} → {one.name}"
+                         for many, one, fk in pairs[several_keys[0]])
+        raise _refuse(f"Several foreign keys link {a} and {b} ({keys}); the offline planner cannot tell which "
+                      "join the question means.")
+    if len({plan.sql for plan in answers}) == 1:
+        return answers[0]
+    if answers:
+        raise _refuse("The question could be answered by joining different pairs of tables; name the tables.")
+    for reasons in (unsafe, failed):
+        if len(reasons) == 1:
+            view, failure = reasons[0]
+            raise _refuse(f"The question needs several tables; read as {view.name} on {view.condition}: "
+                          f"{failure.message}")
+        if reasons:
+            break
+    raise refusal
+    answers: list[Plan] = []
+    failures: list[tuple[_JoinView, AgentFailure]] = []
+    several_keys: list[_JoinView] = []
+    for pair in _join_candidates(tokens, catalog, question, pairs):
+        for many, one, fk in pairs[pair]:
+            view = _join_view(many, one, fk)
+            if view is None:
+                continue
+            try:
+                plan = _plan_on(view, [], tokens, question, catalog, probe)
+            except AgentFailure as failure:
+                failures.append((view, failure))
+                continue
+            if len(pairs[pair]) > 1:
+                several_keys.append(view)
+            else:
+                answers.append(plan)
+    if several_keys:
+        view = several_keys[0]
+        assert view.many is not None and view.one is not None
+        links = "; ".join(v.condition for _, _, fk in pairs[frozenset({view.many.name, view.one.name})]
+                          for v in [_join_view(view.many, view.one, fk)] if v is not None)
+        raise _refuse(f"Several foreign keys link {view.many.name} and {view.one.name} ({links}); the offline "
+                      "planner cannot tell which join the question means.")
+    if len({plan.sql for plan in answers}) == 1:
+        return answers[0]
+    if answers:
+        raise _refuse("The question could be answered by joining different pairs of tables; name the tables.")
+    if len(failures) == 1:
+        view, failure = failures[0]
+        raise _refuse(f"The question needs several tables; joining {view.name} on {view.condition}: "
+                      f"{failure.message}")
+    raise refusal
 
 
 def _asked_chart(tokens: list[_Token]) -> str | None:

@@ -31,8 +31,10 @@ class Adapter(Protocol):
     dialect: str     # sqlglot dialect name
     label: str       # safe to show and store: never contains a password
 
-    def fetch(self, sql: str) -> "pd.DataFrame":
-        """Run one already-checked query inside the engine's read-only wall; blocking."""
+    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":
+        """Run one already-checked query inside the engine's read-only wall; blocking. Engines
+        with a server-side limit (statement_timeout, max_statement_time) set it to `timeout_s`;
+        the caller also cancels from the client side when it runs out."""
 
     def interrupt(self) -> None:
         """Cancel the query running in another thread; the connection must stay usable."""

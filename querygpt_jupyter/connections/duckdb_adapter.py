@@ -72,7 +72,7 @@ class DuckDBAdapter:
         _sandbox(con, allowed_paths)
         return cls(con, "dataframes:" + ",".join(sorted(frames)), owned=True, rollback_wall=False)
 
-    def fetch(self, sql: str) -> "pd.DataFrame":
+    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
         with self._lock:
             if self._rollback_wall:
                 self._con.execute("BEGIN TRANSACTION")

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 SAMPLE_MAX_DISTINCT = 30   # a text column with at most this many values is "low-cardinality"
 SAMPLES_PER_COLUMN = 10
 QUERY_TIMEOUT_S = 10.0
+# Server adapters give the planner's row estimate in Table.row_count. Above this many rows the
+# estimate is kept and samples come from the first SAMPLE_SCAN_ROWS rows, not a full scan.
+EXACT_COUNT_MAX_ROWS = 100_000
+SAMPLE_SCAN_ROWS = 10_000
 
 _memory: dict[tuple[str, str], Catalog] = {}
 
@@ -44,7 +48,7 @@ def _with_statistics(adapter: "Adapter", table: Table) -> Table:
     low-cardinality column."""
     from ..sql.execute import run_blocking
 
-    source = exp.Table(this=exp.to_identifier(table.name, quoted=True))
+    source = _source(adapter, table)
     text_columns = [c for c in table.columns if c.is_text]
     projections = [exp.alias_(exp.func("COUNT", exp.Star()), "n", quoted=True)]
     projections += [
@@ -56,7 +60,7 @@ def _with_statistics(adapter: "Adapter", table: Table) -> Table:
     except errors.QueryGPTError:
         return table
     row = counts.iloc[0].tolist()
-    row_count = int(row[0])
+    row_count = table.row_count if _is_big(table) else int(row[0])
     samples: dict[str, tuple] = {}
     for column, distinct in zip(text_columns, row[1:]):
         if 0 < int(distinct) <= SAMPLE_MAX_DISTINCT:
@@ -72,6 +76,20 @@ def _with_statistics(adapter: "Adapter", table: Table) -> Table:
             samples[column.name] = tuple(values.iloc[:, 0].tolist())
     columns = tuple(replace(c, samples=samples.get(c.name, ())) for c in table.columns)
     return replace(table, row_count=row_count, columns=columns)
+
+
+def _is_big(table: Table) -> bool:
+    return table.row_count is not None and table.row_count > EXACT_COUNT_MAX_ROWS
+
+
+def _source(adapter: "Adapter", table: Table) -> exp.Expression:
+    """What the statistics read: the table (in its schema, when the adapter knows one), or only
+    its first rows when the engine estimates it to be big."""
+    reference = getattr(adapter, "table_reference", None)
+    source = reference(table.name) if reference else exp.Table(this=exp.to_identifier(table.name, quoted=True))
+    if not _is_big(table):
+        return source
+    return exp.select("*").from_(source).limit(SAMPLE_SCAN_ROWS).subquery("_first_rows")
 
 
 def _disk_path(key: tuple[str, str]) -> str:

@@ -17,7 +17,8 @@ def open_connection(db: Any, allowed_paths: tuple[str, ...]) -> Any:
     if db is None or (isinstance(db, str) and db.strip().lower() == "demo"):
         from .demo import ensure_demo_db
 
-        return _cached(("duckdb-file", ensure_demo_db()), lambda: _duckdb_file(ensure_demo_db(), allowed_paths))
+        path = ensure_demo_db()
+        return _cached(("duckdb-file", path, allowed_paths), lambda: _duckdb_file(path, allowed_paths))
     if isinstance(db, os.PathLike):
         db = os.fspath(db)
     if isinstance(db, str):
@@ -36,8 +37,6 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str) -> Any:
 
         return _cached(("sqlite-object", id(obj)), lambda: SQLiteAdapter.from_connection(obj))
     if module == "sqlalchemy":
-        from .sqlalchemy_adapter import SQLAlchemyAdapter
-
         engine = getattr(obj, "engine", obj)
         return _cached(("sqlalchemy-object", id(engine)), lambda: _sqlalchemy_engine(engine, allowed_paths))
     if module == "pandas" or isinstance(obj, dict):
@@ -57,9 +56,10 @@ def _from_string(text: str, allowed_paths: tuple[str, ...]) -> Any:
         backend = scheme.split("+")[0].lower()
         if backend in ("duckdb", "sqlite") and rest.startswith("/") and rest not in ("/", "/:memory:"):
             return _from_path(rest[1:], allowed_paths, prefer=backend)
-        from .sqlalchemy_adapter import SQLAlchemyAdapter
+        from .sqlalchemy_adapter import open_url
 
-        return _cached(("url", text), lambda: SQLAlchemyAdapter.from_url(text))
+        # PostgreSQL and MySQL/MariaDB get adapters of their own (sqlalchemy_adapter.ENGINE_ADAPTERS)
+        return _cached(("url", text), lambda: open_url(text))
     return _from_path(text, allowed_paths)
 
 
@@ -74,7 +74,7 @@ def _from_path(path: str, allowed_paths: tuple[str, ...], prefer: str | None = N
 
         return _cached(("sqlite-file", path), lambda: SQLiteAdapter(path))
     if head[8:12] == b"DUCK" or prefer == "duckdb" or path.endswith(".duckdb"):
-        return _cached(("duckdb-file", path), lambda: _duckdb_file(path, allowed_paths))
+        return _cached(("duckdb-file", path, allowed_paths), lambda: _duckdb_file(path, allowed_paths))
     raise errors.DbConnFail(
         f"{path} is neither a DuckDB nor a SQLite database.",
         hint="Pass a .duckdb or SQLite file, or a SQLAlchemy URL.",
@@ -82,22 +82,43 @@ def _from_path(path: str, allowed_paths: tuple[str, ...], prefer: str | None = N
 
 
 def _duckdb_file(path: str, allowed_paths: tuple[str, ...]) -> Any:
-    """One adapter per file and process: DuckDB shares one database instance per file, whose
-    sandbox (allowed folders) is fixed when first opened. The guard applies the current roots."""
+    """One adapter per file and allowed folders. DuckDB shares one database instance per file in
+    a process, and its sandbox (allowed folders) is fixed when first opened: the same file with
+    other folders is attached read-only to an in-memory instance with a sandbox of its own."""
     from .duckdb_adapter import DuckDBAdapter
 
-    return DuckDBAdapter.open_file(path, allowed_paths)
+    if not any(key[:2] == ("duckdb-file", path) for key in _opened):
+        return DuckDBAdapter.open_file(path, allowed_paths)
+    return _duckdb_file_attached(path, allowed_paths)
+
+
+def _duckdb_file_attached(path: str, allowed_paths: tuple[str, ...]) -> Any:
+    import duckdb
+    from sqlglot import exp
+
+    from .duckdb_adapter import DuckDBAdapter, _sandbox
+
+    con = duckdb.connect(":memory:")
+    alias = exp.to_identifier(os.path.splitext(os.path.basename(path))[0] or "db", quoted=True).sql("duckdb")
+    try:
+        con.execute(f"ATTACH {exp.Literal.string(path).sql('duckdb')} AS {alias} (READ_ONLY)")
+        con.execute(f"USE {alias}")
+        _sandbox(con, allowed_paths)
+    except duckdb.Error as exc:
+        con.close()
+        raise errors.DbConnFail(f"Could not open the DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+    return DuckDBAdapter(con, f"duckdb:///{path}", owned=True, rollback_wall=False)
 
 
 def _sqlalchemy_engine(engine: Any, allowed_paths: tuple[str, ...]) -> Any:
     """A user's engine: SQLite and DuckDB files go through our own read-only adapters."""
-    from .sqlalchemy_adapter import SQLAlchemyAdapter
+    from .sqlalchemy_adapter import for_engine
 
     backend = engine.url.get_backend_name()
     database = engine.url.database
     if backend in ("sqlite", "duckdb") and database and database != ":memory:":
         return _from_path(database, allowed_paths, prefer=backend)
-    return SQLAlchemyAdapter(engine, owned=False)
+    return for_engine(engine, owned=False)
 
 
 def _cached(key: tuple, make) -> Any:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import urllib.parse
 from typing import TYPE_CHECKING
@@ -11,6 +12,23 @@ from .catalog import Column, ForeignKey, Table
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+_DENIED_ACTIONS = {"SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
+                   "SQLITE_CREATE_TABLE", "SQLITE_DROP_TABLE", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_INDEX",
+                   "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_TRANSACTION"}
+
+
+_DENIED = frozenset(getattr(sqlite3, name) for name in _DENIED_ACTIONS if hasattr(sqlite3, name))
+
+
+def _refuse_writes(action: int, table, *_args) -> int:
+    """A third wall inside SQLite: statements that attach or write are denied when prepared.
+    (SQLite reports its own schema loading as UPDATEs of sqlite_master — mode=ro covers those; PRAGMAs
+    stay allowed because introspection reads them, and the guard refuses them in queries.)"""
+    if action == sqlite3.SQLITE_UPDATE and table in ("sqlite_master", "sqlite_temp_master"):
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
 
 
 class SQLiteAdapter:
@@ -28,6 +46,9 @@ class SQLiteAdapter:
         try:
             self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._con.execute("PRAGMA query_only = ON")
+            # mode=ro covers the main file only: ATTACH would open (and create) other files writable
+            self._con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            self._con.set_authorizer(_refuse_writes)
             self._con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise errors.DbConnFail(f"Could not open the SQLite file {path}: {exc}.") from None
@@ -45,7 +66,7 @@ class SQLiteAdapter:
             )
         return cls(path)
 
-    def fetch(self, sql: str) -> "pd.DataFrame":
+    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
         import pandas as pd
 
         with self._lock:

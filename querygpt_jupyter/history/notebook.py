@@ -1,7 +1,9 @@
 """Turn records carried by notebooks. The kernel writes each record into the `metadata` of the
-`%%ask` output (saved with the .ipynb, no front-end extension needed); replay reads them back from
-the notebook file — found by its path under JupyterLab, or among the .ipynb files of the working
-directory under `jupyter nbconvert --execute`, where the kernel does not know its notebook's name."""
+`%%ask` output (saved with the .ipynb, no front-end extension needed); in JupyterLab the bundled
+extension also keeps them in the notebook-level `metadata.querygpt = {"format": 1, "turns": [...]}`,
+which survives clearing the outputs. Replay reads both back (once per turn id) from the notebook
+file — found by its path under JupyterLab, or among the .ipynb files of the working directory
+under `jupyter nbconvert --execute`, where the kernel does not know its notebook's name."""
 from __future__ import annotations
 
 import glob
@@ -41,6 +43,9 @@ def notebook_records(notebook: str | None = None, directory: str | None = None) 
 
 
 def _records_in(path: str) -> Iterator[TurnRecord]:
+    """The notebook's turns, once each: the notebook-level `metadata.querygpt.turns` (kept by the
+    JupyterLab extension; survives "clear outputs") and the records in the outputs (written by the
+    kernel), with the feedback outputs merged in. A turn in both is the same turn."""
     try:
         if os.path.getsize(path) > MAX_BYTES:
             return
@@ -48,21 +53,25 @@ def _records_in(path: str) -> Iterator[TurnRecord]:
             nb = json.load(f)
     except (OSError, ValueError):
         return
-    for data in (nb.get("metadata", {}).get(METADATA_KEY, {}) or {}).get("turns", []) or []:
+    conversation = (nb.get("metadata") or {}).get(METADATA_KEY)
+    kept = conversation.get("turns") if isinstance(conversation, dict) else None
+    turns: dict[str, TurnRecord] = {}
+    for data in kept if isinstance(kept, list) else []:
         record = _parse(data)
         if record:
-            yield record
-    records, feedback = [], {}
+            turns[record.id] = record
+    feedback: dict[str, dict] = {}
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []) or []:
             metadata = output.get("metadata") or {}
             record = _parse(metadata.get(METADATA_KEY))
             if record:
-                records.append(record)
+                known = turns.get(record.id)
+                turns[record.id] = record if record.feedback or not known else replace(record, feedback=known.feedback)
             given = metadata.get(FEEDBACK_KEY)
             if isinstance(given, dict) and given.get("turn"):
                 feedback[given["turn"]] = {"kind": given.get("kind"), "text": given.get("text")}
-    for record in records:
+    for record in turns.values():
         yield replace(record, feedback=feedback[record.id]) if record.id in feedback else record
 
 

@@ -59,7 +59,7 @@ def run_blocking(adapter: "Adapter", sql: str, timeout_s: float) -> Any:
 
     def work() -> None:
         try:
-            outcome["value"] = adapter.fetch(sql)
+            outcome["value"] = adapter.fetch(sql, timeout_s=timeout_s)
         except BaseException as exc:  # handed back to the caller's thread below
             outcome["error"] = exc
 

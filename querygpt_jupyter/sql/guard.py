@@ -168,6 +168,7 @@ REFUSED_FUNCTIONS: dict[str, str] = {
     "query_to_xml": _RUNS_SQL, "query_to_xmlschema": _RUNS_SQL,
     "query_to_xml_and_xmlschema": _RUNS_SQL, "cursor_to_xml": _RUNS_SQL,
     "cursor_to_xmlschema": _RUNS_SQL, "http": _NETWORK,
+    "ts_stat": _RUNS_SQL, "ts_rewrite": _RUNS_SQL,  # both take a query as text and run it
     # MySQL / MariaDB
     "load_file": _SERVER_FILES, "sleep": _SLEEPS, "benchmark": _SLEEPS,
     "get_lock": _LOCKS, "release_lock": _LOCKS, "release_all_locks": _LOCKS,
@@ -214,6 +215,15 @@ FILE_EXTENSIONS = frozenset({
     "xz", "lz4", "snappy", "zip",
 })
 
+# Dialects whose engine runs `/*! … */` (and MariaDB's `/*M! … */`) comments as code. Rendering
+# drops comments anyway; refusing them says plainly that the SQL hides a statement.
+EXECUTABLE_COMMENT_DIALECTS = frozenset({"mysql", "singlestore", "doris", "starrocks"})
+EXECUTABLE_COMMENT_PREFIXES = ("!", "M!")
+
+# Assignments that change session state: MySQL's `SELECT @total := …` (user variables) and
+# `@@session` variables.
+ASSIGNED_VARIABLES = (exp.Parameter, exp.SessionParameter)
+
 GLOB_CHARACTERS = frozenset("*?[")
 URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # s3://, https://, file:, md:, …
 
@@ -238,6 +248,8 @@ def check(sql: str, policy: GuardPolicy) -> exp.Expression:
     """
     dialect = Dialect.get_or_raise(policy.dialect)
     tokens = _tokenize(sql, dialect)
+    if policy.dialect in EXECUTABLE_COMMENT_DIALECTS:
+        _refuse_executable_comments(tokens)
     _check_one_query_statement(tokens)
     query = _parse(sql, tokens, dialect)
     if not isinstance(query, QUERY_NODES):
@@ -269,6 +281,16 @@ def _tokenize(sql: str, dialect: Dialect) -> list[Token]:
         return dialect.tokenize(sql)
     except TokenError as error:
         raise SqlSyntaxError(f"The SQL could not be read: {error}.") from error
+
+
+def _refuse_executable_comments(tokens: list[Token]) -> None:
+    for token in tokens:
+        for comment in token.comments:
+            if comment.startswith(EXECUTABLE_COMMENT_PREFIXES):
+                raise PermissionDenied(
+                    "Refused: the SQL holds a /*! … */ comment, which MySQL and MariaDB run as code; "
+                    "write that part as plain SQL, or remove it."
+                )
 
 
 def _check_one_query_statement(tokens: list[Token]) -> None:
@@ -348,6 +370,11 @@ def _check_node(node: exp.Expression, policy: GuardPolicy) -> None:
     keyword = _refused_keyword(node)
     if keyword is not None:
         _refuse_statement(keyword)
+    if isinstance(node, exp.PropertyEQ) and isinstance(node.this, ASSIGNED_VARIABLES):
+        raise PermissionDenied(
+            f"Refused: {node.sql(dialect=policy.dialect)} assigns a session variable; "
+            "only read-only queries run."
+        )
     if isinstance(node, exp.Func):
         _check_function(node, policy)
     elif isinstance(node, exp.Table) and policy.dialect in TABLE_NAMES_CAN_BE_FILES:

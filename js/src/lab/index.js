@@ -1,7 +1,10 @@
-// JupyterLab extension of querygpt-jupyter. It does the two things an anywidget cannot:
-// insert (and run) a cell in the notebook of the chat's kernel, and open the chat from a command
-// (View menu, notebook toolbar and context menu: see schema/plugin.json). It imports nothing from
+// JupyterLab extension of querygpt-jupyter. It does what neither an anywidget nor the kernel can:
+// insert (and run) a cell in the notebook of the chat's kernel, open the chat from a command
+// (View menu, notebook toolbar and context menu: see schema/plugin.json), and keep each notebook's
+// conversation in its notebook-level `metadata.querygpt` (conversation.js). It imports nothing from
 // JupyterLab, so the prebuilt bundle stays tiny: the app object passed to `activate` is enough.
+
+import { keepConversations } from "./conversation.js";
 
 const INSERT_EVENT = "querygpt:insert-cell";
 const OPEN_CHAT = "querygpt:open-chat";
@@ -37,7 +40,7 @@ async function insertBelow(app, panel, code, run) {
 
 const plugin = {
   id: "querygpt-jupyter:plugin",
-  description: "Insert the chat's SQL as notebook cells; open the QueryGPT chat.",
+  description: "Insert the chat's SQL as notebook cells; open the QueryGPT chat; keep the conversation in the notebook's metadata.",
   autoStart: true,
   /** @param {any} app */
   activate(app) {
@@ -65,6 +68,7 @@ const plugin = {
         kernel.requestExecute({ code: "import querygpt_jupyter as _qg\n_qg.chat(dock=True)", silent: false, store_history: false });
       },
     });
+    keepConversations(app);
     // the widget can tell whether cells can be inserted
     document.documentElement.dataset.querygptLab = "1";
   },
