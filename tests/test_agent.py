@@ -272,3 +272,18 @@ def test_magic_session_stats_model_and_developer_attempts(server, demo_path):
     finally:
         shell.run_cell("%unload_ext querygpt_jupyter")
         InteractiveShell.clear_instance()
+
+
+def test_tables_in_other_schemas_are_named_and_checked_with_their_schema():
+    from querygpt_jupyter.agent.prompts import table_ddl
+    from querygpt_jupyter.connections.catalog import Catalog, Column, Table
+    from querygpt_jupyter.errors import SchemaError
+    from querygpt_jupyter.sql.schema_check import normalize_sql
+
+    catalog = Catalog("postgres", "fp", (Table("orders", (Column("id", "INTEGER"),)),
+                                         Table("reporting.revenue", (Column("Country", "TEXT"),))))
+    assert table_ddl(catalog.tables[1]).startswith("CREATE TABLE reporting.revenue (")
+    assert normalize_sql('SELECT "Country" FROM reporting.revenue', catalog)[0] == 'SELECT "Country" FROM reporting.revenue'
+    with pytest.raises(SchemaError) as info:
+        normalize_sql("SELECT * FROM reporting.revenu", catalog)
+    assert "reporting.revenu" in info.value.message and "reporting.revenue" in info.value.hint

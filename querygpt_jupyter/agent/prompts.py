@@ -140,6 +140,9 @@ def conversation(history: list[PriorTurn]) -> list[dict]:
 
 
 def _quote(name: str) -> str:
+    """An identifier as SQL; a catalogue name `schema.table` (another schema) quotes each part."""
+    if "." in name and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in name.split(".")):
+        return ".".join(_quote(part) for part in name.split("."))
     return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
 
 

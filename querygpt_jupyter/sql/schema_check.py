@@ -46,14 +46,18 @@ def check_names(tree: exp.Expression, catalog: Catalog) -> None:
     known_tables = {t.name.lower(): t for t in catalog.tables}
     for table in tree.find_all(exp.Table):
         name = table.name
-        if not name or name.lower() in ctes or name.lower() in known_tables or isinstance(table.this, exp.Func):
+        if not name or name.lower() in ctes or isinstance(table.this, exp.Func):
             continue
-        if table.args.get("db") and name.lower() in known_tables:
+        full = f"{table.db}.{name}" if table.db else name   # `reporting.revenue` for another schema
+        if full.lower() in known_tables or name.lower() in known_tables:
             continue
+        name = full
         close = difflib.get_close_matches(name.lower(), list(known_tables), n=3, cutoff=0.5)
         hint = f"Did you mean {', '.join(known_tables[c].name for c in close)}?" if close else \
             f"Tables: {', '.join(t.name for t in catalog.tables[:30])}."
         raise errors.SchemaError(f"Unknown table {name!r}.", hint=hint)
+    if any("." in t.name for t in catalog.tables):
+        return  # tables in several schemas: the database itself reports unknown columns (fed back too)
     schema = {t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in catalog.tables}
     try:
         from sqlglot.optimizer.qualify import qualify
