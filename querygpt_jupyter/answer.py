@@ -36,6 +36,7 @@ class Answer:
     conversation_id: str | None = None
     feedback: dict | None = None          # {"kind": correct|partial|wrong|suggestion, "text": ...}
     replayed_from: str | None = None      # "notebook" / "history index" when the SQL was reused
+    plan_explanation: str | None = None   # what the planner said, before the finding from the rows
     _deferred_chart: Callable[["Answer"], None] | None = field(default=None, repr=False)
 
     @property

@@ -264,6 +264,7 @@ def _replayed(question: str, match, adapter, options, listener):
     if options.explain and answer.error is None:
         from .agent.summary import summarize
 
+        answer.plan_explanation = answer.explanation
         answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
     return answer
 

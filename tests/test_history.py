@@ -266,3 +266,11 @@ def test_secrets_never_land_in_notebooks_index_or_logs(shell, tmp_path, caplog, 
     for secret in ("hunter2-password", "sk-very-secret-key-123"):
         assert secret not in notebook and secret.encode() not in index_bytes and secret not in logs
     assert answer.error.code == "DB_CONN_FAIL"
+
+
+def test_a_replayed_answer_states_its_finding_once(shell):
+    run(shell, "%%ask\nHow many cars per origin?")
+    replayed = run(shell, "%%ask\nHow many cars per origin?")
+    html = "".join(o.data.get("text/html", "") for o in replayed.outputs)
+    assert "Replayed the SQL" in html and html.count("Highest: USA (254)") == 1
+    assert "Highest" not in default_index().recent(1)[0].explanation

@@ -128,6 +128,7 @@ def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: 
         if options.explain and answer.error is None:
             from .summary import summarize
 
+            answer.plan_explanation = answer.explanation
             answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
     return turn.finish()
 

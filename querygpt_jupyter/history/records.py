@@ -60,7 +60,7 @@ def record_of(answer: "Answer", *, conversation_id: str, source: str, notebook: 
         conversation_id=conversation_id,
         created_at=time.time(),
         question=answer.question,
-        explanation=answer.explanation or None,
+        explanation=(answer.plan_explanation if answer.plan_explanation is not None else answer.explanation) or None,
         sql=answer.sql,
         dialect=answer.dialect,
         connection=scrub(answer.connection),
