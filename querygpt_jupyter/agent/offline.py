@@ -1588,39 +1588,6 @@ def _plan_join(tokens: list[_Token], question: str, catalog: Catalog, probe: Val
         if reasons:
             break
     raise refusal
-    answers: list[Plan] = []
-    failures: list[tuple[_JoinView, AgentFailure]] = []
-    several_keys: list[_JoinView] = []
-    for pair in _join_candidates(tokens, catalog, question, pairs):
-        for many, one, fk in pairs[pair]:
-            view = _join_view(many, one, fk)
-            if view is None:
-                continue
-            try:
-                plan = _plan_on(view, [], tokens, question, catalog, probe)
-            except AgentFailure as failure:
-                failures.append((view, failure))
-                continue
-            if len(pairs[pair]) > 1:
-                several_keys.append(view)
-            else:
-                answers.append(plan)
-    if several_keys:
-        view = several_keys[0]
-        assert view.many is not None and view.one is not None
-        links = "; ".join(v.condition for _, _, fk in pairs[frozenset({view.many.name, view.one.name})]
-                          for v in [_join_view(view.many, view.one, fk)] if v is not None)
-        raise _refuse(f"Several foreign keys link {view.many.name} and {view.one.name} ({links}); the offline "
-                      "planner cannot tell which join the question means.")
-    if len({plan.sql for plan in answers}) == 1:
-        return answers[0]
-    if answers:
-        raise _refuse("The question could be answered by joining different pairs of tables; name the tables.")
-    if len(failures) == 1:
-        view, failure = failures[0]
-        raise _refuse(f"The question needs several tables; joining {view.name} on {view.condition}: "
-                      f"{failure.message}")
-    raise refusal
 
 
 def _asked_chart(tokens: list[_Token]) -> str | None:
