@@ -149,6 +149,44 @@ def test_a_stream_cut_short_is_retried(server, demo_path, monkeypatch):
     assert answer.error is None and len(server.requests) == 2
 
 
+EUROPE = 'SELECT COUNT(*) AS n FROM "cars" WHERE "Origin" = \'Europe\''
+# the first 32 characters, 'SELECT COUNT(*) AS n FROM "cars"', are a complete query on their own
+# (406 cars instead of 73): the role chunk and four 8-character pieces arrive before the cut
+EUROPE_CUT = CutStream(after_chunks=5, content=EUROPE, graceful=True)
+
+
+def test_a_stream_that_ends_without_finishing_is_retried_not_run(server, demo_path, monkeypatch):
+    monkeypatch.setattr("querygpt_jupyter.agent.llm.ModelSettings.backoff_s", 0.01)
+    server.push(EUROPE_CUT, Reply(EUROPE))
+    answer = ask_server(server, question="How many European cars?")
+    assert answer.error is None and answer.df["n"].tolist() == [73]
+    assert len(server.requests) == 2
+
+
+def test_a_stream_that_never_finishes_is_model_unavailable_and_nothing_runs(server, demo_path, monkeypatch):
+    monkeypatch.setattr("querygpt_jupyter.agent.llm.ModelSettings.backoff_s", 0.01)
+    server.push(EUROPE_CUT, EUROPE_CUT, EUROPE_CUT, EUROPE_CUT)
+    answer = ask_server(server, question="How many European cars?")
+    assert answer.error.code == "MODEL_UNAVAILABLE" and "stream was cut short" in answer.error.message
+    assert answer.df is None and not answer.sql
+    assert len(server.requests) == 4
+
+
+def test_a_custom_provider_stream_cut_short_is_retried_not_run(scripted_llm, demo_path, monkeypatch):
+    monkeypatch.setattr("querygpt_jupyter.agent.llm.ModelSettings.backoff_s", 0.01)
+    scripted_llm.push(EUROPE_CUT, Reply(EUROPE))
+    answer = qg.ask("How many European cars?", db="demo", model="scripted/sql-bot", tools="off")
+    assert answer.error is None and answer.df["n"].tolist() == [73]
+    assert len(scripted_llm.calls) == 2
+
+
+def test_an_answer_cut_at_the_length_limit_is_not_run(server, demo_path):
+    server.push(Reply(f"```sql\n{EUROPE}\n```", finish_reason="length"))
+    answer = ask_server(server, question="How many European cars?")
+    assert answer.error.code == "AGENT_FAILURE" and "length limit" in answer.error.message
+    assert answer.df is None and len(server.requests) == 1
+
+
 def test_usage_and_cost_are_reported(server, demo_path):
     server.push(Reply(f"```sql\n{GOOD}\n```", prompt_tokens=1000, completion_tokens=100))
     answer = ask_server(server)

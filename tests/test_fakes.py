@@ -1,8 +1,9 @@
 """The model doubles behave like the real thing, through real ``litellm.completion`` calls.
 
-Every test here is also a record of how LiteLLM 1.106.2 behaves (exception classes, chunk shapes,
-retries, usage, cost): the agent's design relies on these facts, so a LiteLLM upgrade that changes one
-of them fails here first. No provider is reachable: all traffic goes to loopback or the ``scripted``
+Every test here is also a record of how the locked LiteLLM (constraints.txt; 1.110.2 today) behaves
+(exception classes, chunk shapes, retries, usage, cost): the agent's design relies on these facts, so a
+LiteLLM upgrade (scripts/lock) that changes one of them fails here first. Where 1.106.2 behaved
+otherwise, the test says so: the agent itself copes with both (tests/test_agent.py, cut streams). No provider is reachable: all traffic goes to loopback or the ``scripted``
 provider.
 """
 from __future__ import annotations
@@ -233,20 +234,32 @@ def test_cut_stream_raises_midstream_fallback_error_after_the_chunks(server):
     chunks, error = drain(call(server, stream=True))
     # FACT: a stream that breaks without [DONE] raises litellm.exceptions.MidStreamFallbackError (a
     # ServiceUnavailableError, status 500) while iterating, after the chunks that did arrive; it keeps the
-    # text generated so far.
+    # text generated so far. (1.106.2 said "incomplete chunked read"; 1.110.2 says "Connection error".)
     assert text_of(chunks) == "SELECT name FROM"
     assert isinstance(error, MidStreamFallbackError) and isinstance(error, litellm.ServiceUnavailableError)
     assert error.generated_content == "SELECT name FROM" and error.is_pre_first_chunk is False
     assert isinstance(error.original_exception, litellm.APIConnectionError)
-    assert "incomplete chunked read" in str(error)
 
 
-def test_stream_that_ends_cleanly_without_done_is_silently_accepted(server):
+def test_stream_that_ends_cleanly_without_a_finish_reason_raises_midstream_fallback_error(server):
     server.push(CutStream(after_chunks=3, content="SELECT name FROM cars", graceful=True))
     chunks, error = drain(call(server, stream=True))
-    # FACT: no error at all - the truncated text comes back and LiteLLM invents finish_reason="stop".
+    # FACT (1.110.2): a body that ends properly but before any finish_reason (and without [DONE]) is an
+    # error too. 1.106.2 accepted it silently and invented finish_reason="stop" - the agent does not rely
+    # on either: it checks the provider's own finish reason (agent/llm.py, _provider_finish_reason).
+    assert text_of(chunks) == "SELECT name FROM"
+    assert isinstance(error, MidStreamFallbackError) and "before a finish_reason" in str(error)
+
+
+def test_custom_provider_stream_without_a_finish_chunk_gets_an_invented_stop(scripted_llm):
+    scripted_llm.push(CutStream(after_chunks=3, content="SELECT name FROM cars", graceful=True))
+    stream = litellm.completion(model="scripted/m", messages=MESSAGES, stream=True)
+    chunks, error = drain(stream)
+    # FACT: on a custom provider LiteLLM still invents finish_reason="stop" for a stream that just stops;
+    # only the wrapper's received_finish_reason (None) tells the truth, which agent/llm.py reads.
     assert error is None and text_of(chunks) == "SELECT name FROM"
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert stream.received_finish_reason is None
 
 
 def test_empty_answer(server):

@@ -81,7 +81,11 @@ class ModelSettings:
 
 
 _RETRYABLE = ("RateLimitError", "Timeout", "InternalServerError", "ServiceUnavailableError", "APIConnectionError",
-              "MidStreamFallbackError", "APIError")
+              "MidStreamFallbackError", "APIError", "StreamCutShort")
+
+
+class StreamCutShort(Exception):
+    """The answer stream ended before the model said it had finished: never use such an answer."""
 
 
 @dataclass
@@ -168,6 +172,7 @@ class ModelClient:
         content: list[str] = []
         calls: dict[int, dict] = {}
         prompt_tokens = completion_tokens = 0
+        seen_finish: str | None = None
         try:
             for chunk in stream:
                 usage = getattr(chunk, "usage", None)
@@ -176,6 +181,7 @@ class ModelClient:
                     completion_tokens = getattr(usage, "completion_tokens", 0) or completion_tokens
                 if not getattr(chunk, "choices", None):
                     continue
+                seen_finish = getattr(chunk.choices[0], "finish_reason", None) or seen_finish
                 delta = chunk.choices[0].delta
                 text = getattr(delta, "content", None)
                 if text:
@@ -196,6 +202,7 @@ class ModelClient:
                 with contextlib.suppress(Exception):
                     close()
         text = "".join(content)
+        _require_finished(_provider_finish_reason(stream, seen_finish), text)
         if not prompt_tokens:
             prompt_tokens = _count_tokens(litellm, s.model, messages)
         if not completion_tokens:
@@ -207,6 +214,35 @@ class ModelClient:
             completion_tokens=completion_tokens,
             cost_usd=_cost(litellm, s.model, prompt_tokens, completion_tokens),
         )
+
+
+_NO_ATTRIBUTE = object()
+
+
+def _provider_finish_reason(stream, seen_in_chunks: str | None) -> str | None:
+    """Why the model stopped, as the provider said it — or None when it never said.
+
+    When a stream ends without a finish reason (a proxy closing the body early, a server dying
+    between chunks) LiteLLM (1.106 always, 1.110 on custom providers) hands out a last chunk
+    with an invented ``finish_reason="stop"``; only its stream wrapper's ``received_finish_reason``
+    tells what the provider really sent. Without that attribute, the chunks' own reason is used."""
+    received = getattr(stream, "received_finish_reason", _NO_ATTRIBUTE)
+    return seen_in_chunks if received is _NO_ATTRIBUTE else received
+
+
+def _require_finished(finish_reason: str | None, text: str) -> None:
+    """A cut-off answer is never used as if complete: a missing finish reason is retried (the
+    stream broke), a length cut is the model's own limit (retrying gives the same), a filter is final."""
+    if finish_reason is None:
+        raise StreamCutShort(f"the stream ended after {len(text)} characters without a finish reason")
+    if finish_reason == "length":
+        raise errors.AgentFailure(
+            "The model's answer was cut off at its output length limit, so it was not used.",
+            hint="Ask a narrower question, or use a model with a larger output limit.",
+        )
+    if finish_reason == "content_filter":
+        raise errors.AgentFailure("The model's provider filtered its answer, so it was not used.",
+                                  hint="Rephrase the question, or use another model.")
 
 
 class ToolsUnsupported(Exception):
@@ -246,4 +282,5 @@ def _describe(exc: Exception) -> str:
         "ServiceUnavailableError": "service unavailable",
         "APIConnectionError": "could not connect",
         "MidStreamFallbackError": "the answer stream was cut short",
+        "StreamCutShort": "the answer stream was cut short",
     }.get(kind, f"{kind}: {_first_line(exc)}")
