@@ -4,6 +4,12 @@
 
 export const INSERT_EVENT = "querygpt:insert-cell";
 
+/** What to do when the lab has no querygpt-jupyter extension (only it can reach the notebook). */
+export const MISSING_EXTENSION =
+  "Cells cannot be inserted: this JupyterLab has no querygpt-jupyter extension. " +
+  "Install querygpt-jupyter with pip into the environment that runs `jupyter lab` " +
+  "(in a checkout: bash scripts/setup), check with `jupyter labextension list`, then restart JupyterLab.";
+
 /**
  * Insert `code` as a new cell below the active cell of the notebook running `kernelId`.
  * @param {{code: string, kernelId: string, run?: boolean}} request
@@ -23,9 +29,7 @@ export async function insertCell({ code, kernelId, run = false }) {
   const copied = await copyText(code);
   return {
     ok: false,
-    message: copied
-      ? "Copied — paste it into a cell (the querygpt-jupyter JupyterLab extension, which inserts cells, is not active)."
-      : "The querygpt-jupyter JupyterLab extension is not active: copy the SQL by hand.",
+    message: (copied ? "Copied the cell instead — paste it below. " : "Copy the SQL by hand. ") + MISSING_EXTENSION,
   };
 }
 
