@@ -58,9 +58,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # shown with the sub-command's own usage, not the top-level one
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return _COMMANDS[args.command](args)
+        with errors.speaking_to("cli"):
+            return _COMMANDS[args.command](args)
     except errors.QueryGPTError as error:
         _print_error(error, as_json=getattr(args, "json", False), question=getattr(args, "question", None))
         return error.exit_status

@@ -5,6 +5,80 @@ the product spec and one CLI exit status, so callers never parse messages.
 """
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+from typing import Iterator
+
+# ---------------------------------------------------------------------------------------------
+# Hints in the caller's own terms: a notebook user is told `%ask model …`, a shell user `--model …`,
+# a Python user `model="…"`. Stages write `how("use_offline")`; the face is set by the shell.
+
+FACES = ("python", "notebook", "cli")
+_face: ContextVar[str] = ContextVar("querygpt_face", default="python")
+
+HOW: dict[str, dict[str, str]] = {
+    "configure_model": {
+        "notebook": "`%ask model openai/gpt-4o-mini` (with its key in OPENAI_API_KEY)",
+        "cli": "--model openai/gpt-4o-mini (with its key in OPENAI_API_KEY)",
+        "python": 'model="openai/gpt-4o-mini" (with its key in OPENAI_API_KEY)',
+    },
+    "use_offline": {
+        "notebook": "`%ask model querygpt/offline`",
+        "cli": "--model querygpt/offline",
+        "python": 'model="querygpt/offline"',
+    },
+    "key_env": {
+        "notebook": "`%ask model {model} --key-env NAME`",
+        "cli": "--key-env NAME",
+        "python": 'key_env="NAME"',
+    },
+    "api_base": {
+        "notebook": "`%ask model {model} --api-base URL`",
+        "cli": "--api-base URL",
+        "python": 'api_base="URL"',
+    },
+    "check_model": {
+        "notebook": "`%ask model`",
+        "cli": "--model",
+        "python": "model=",
+    },
+    "show_tables": {
+        "notebook": "`%ask tables`",
+        "cli": "`querygpt schema --db …`",
+        "python": "querygpt_jupyter.schema(db)",
+    },
+    "raise_timeout": {
+        "notebook": "`%config Ask.timeout_s = 120`",
+        "cli": "--timeout 120",
+        "python": "timeout_s=120",
+    },
+    "choose_db": {
+        "notebook": "`%ask connect URL --name NAME` (or --conn NAME)",
+        "cli": "--db URL_OR_PATH",
+        "python": "db=URL_OR_PATH",
+    },
+}
+
+
+def how(action: str, **values: str) -> str:
+    """The way to do `action` in the words of the face the user is looking at."""
+    return HOW[action][_face.get()].format(**values)
+
+
+def current_face() -> str:
+    return _face.get()
+
+
+@contextlib.contextmanager
+def speaking_to(face: str) -> Iterator[None]:
+    """Hints raised inside this block are written for `face` ("notebook", "cli" or "python")."""
+    token = _face.set(face)
+    try:
+        yield
+    finally:
+        _face.reset(token)
+
+
 
 class QueryGPTError(Exception):
     """Base of every error a user may see: `code`, a one-sentence `message` and a `hint`."""
@@ -16,7 +90,7 @@ class QueryGPTError(Exception):
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint if hint is None else hint
+        self.hint = self.default_hint.format_map(_Phrases()) if hint is None else hint
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
@@ -37,7 +111,7 @@ class AgentFailure(QueryGPTError):
 class ModelUnavailable(QueryGPTError):
     code = "MODEL_UNAVAILABLE"
     exit_status = 5
-    default_hint = "Set the provider's API key, or use the built-in planner with --model querygpt/offline."
+    default_hint = "Set the provider's API key, or use the built-in planner with {use_offline}."
 
 
 class SqlSyntaxError(QueryGPTError):
@@ -48,7 +122,7 @@ class SqlSyntaxError(QueryGPTError):
 class SchemaError(QueryGPTError):
     code = "SCHEMA_ERROR"
     exit_status = 4
-    default_hint = "Run `%ask tables` (or `querygpt schema`) to see the tables and columns that exist."
+    default_hint = "Run {show_tables} to see the tables and columns that exist."
 
 
 class PermissionDenied(QueryGPTError):
@@ -60,7 +134,7 @@ class PermissionDenied(QueryGPTError):
 class QueryTimeout(QueryGPTError):
     code = "QUERY_TIMEOUT"
     exit_status = 4
-    default_hint = "Narrow the question, or raise the limit with %config Ask.timeout_s = 120 (or --timeout)."
+    default_hint = "Narrow the question, or raise the limit with {raise_timeout}."
 
 
 class QueryCancelled(QueryGPTError):
@@ -89,3 +163,10 @@ class UsageError(QueryGPTError):
 
     code = "USAGE_ERROR"
     exit_status = 2
+
+
+class _Phrases(dict):
+    """`default_hint.format_map(_Phrases())`: {action} placeholders become `how(action)`."""
+
+    def __missing__(self, action: str) -> str:
+        return how(action)

@@ -42,6 +42,10 @@ class AskMagics(Magics):
         %ask QUESTION
         %ask connect URL [--name NAME] · %ask tables · %ask model [M] · %ask history · %ask feedback KIND [TEXT]
         """
+        with errors.speaking_to("notebook"):
+            return self._dispatch(line, cell)
+
+    def _dispatch(self, line: str, cell: str | None) -> Any:
         words = line.split(None, 1)
         if cell is None and words and words[0] in SUBCOMMANDS:
             rest = words[1] if len(words) > 1 else ""

@@ -41,7 +41,7 @@ def answers_like(world, question: str, reference: str, *, ordered=False, subset_
 def assert_refused_with_model_hint(world, question: str) -> AgentFailure:
     with pytest.raises(AgentFailure) as caught:
         planner.plan(question, world.catalog, world.probe)
-    assert "%ask model" in caught.value.hint and "--model" in caught.value.hint
+    assert "configure a model" in caught.value.hint and "openai/gpt-4o-mini" in caught.value.hint
     return caught.value
 
 
@@ -52,7 +52,7 @@ def test_dev_question_is_answered_right_or_refused(world, case):
     try:
         plan = planner.plan(case["q"], world.catalog, world.probe)
     except AgentFailure as refusal:
-        assert "%ask model" in refusal.hint
+        assert "configure a model" in refusal.hint
         return
     got, want = world.run(plan.sql), world.run(case["sql"])
     options = {"ordered": case.get("ordered", False), "subset_cols": case.get("subset_cols", False)}

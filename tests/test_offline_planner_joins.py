@@ -159,7 +159,7 @@ def refusal_of(world: Demo, question: str) -> AgentFailure:
     with pytest.raises(AgentFailure) as caught:
         plan = planner.plan(question, world.catalog, world.probe)
         print(plan.sql)  # shown only when the planner answered
-    assert "%ask model" in caught.value.hint
+    assert "configure a model" in caught.value.hint
     return caught.value
 
 

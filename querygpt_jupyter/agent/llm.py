@@ -99,7 +99,7 @@ class ModelClient:
         if s.key_env:
             if not os.environ.get(s.key_env):
                 raise errors.ModelUnavailable(f"The environment variable {s.key_env} (the API key for {s.model}) is not set.",
-                                              hint=f"Set {s.key_env}, or use --model querygpt/offline.")
+                                              hint=f"Set {s.key_env}, or use {errors.how('use_offline')}.")
             return
         if s.api_base:
             return
@@ -113,8 +113,8 @@ class ModelClient:
         if missing:
             raise errors.ModelUnavailable(
                 f"No API key for {s.model}: {', '.join(missing)} is not set.",
-                hint=f"Set {missing[0]} in the environment (or name another variable with `%ask model {s.model} --key-env NAME`), "
-                     "or use --model querygpt/offline.",
+                hint=f"Set {missing[0]} in the environment (or name another variable with "
+                     f"{errors.how('key_env', model=s.model)}), or use {errors.how('use_offline')}.",
             )
 
     def complete(self, messages: list[dict], tools: list[dict] | None = None,
@@ -137,17 +137,18 @@ class ModelClient:
                 kind = type(exc).__name__
                 if kind in ("AuthenticationError", "PermissionDeniedError"):
                     raise errors.ModelUnavailable(f"{self.settings.model} refused the API key ({_first_line(exc)}).",
-                                                  hint="Check the key in the environment, or use --model querygpt/offline.") from None
+                                                  hint=f"Check the key in the environment, or use {errors.how('use_offline')}.") from None
                 if kind == "NotFoundError":
                     raise errors.ModelUnavailable(f"The model {self.settings.model} was not found ({_first_line(exc)}).",
-                                                  hint="Check the model name with `%ask model`, or use --model querygpt/offline.") from None
+                                                  hint=f"Check the model name given to {errors.how('check_model')}, or use {errors.how('use_offline')}.") from None
                 if kind == "BadRequestError" and tools and _mentions_tools(exc):
                     raise ToolsUnsupported(str(exc)) from None
                 if kind not in _RETRYABLE or attempt >= self.settings.max_retries:
                     raise errors.ModelUnavailable(
                         f"{self.settings.model} did not answer ({_describe(exc)}) after {attempt + 1} "
                         f"attempt{'s' if attempt else ''}.",
-                        hint="Check that the server is up (and --api-base), try again later, or use --model querygpt/offline.",
+                        hint=f"Check that the server is up (and {errors.how('api_base', model=self.settings.model)}), "
+                             f"try again later, or use {errors.how('use_offline')}.",
                     ) from None
                 attempt += 1
                 wait = self.settings.backoff_s * (2 ** (attempt - 1)) * (0.75 + random.random() / 2)

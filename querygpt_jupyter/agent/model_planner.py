@@ -150,7 +150,7 @@ class ModelPlanner:
         failure = errors.AgentFailure(
             f"{self.model} gave no usable SQL after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             f"{' (' + reason + ')' if reason else ''}.{detail}",
-            hint="Rephrase the question (name the table or columns), or try another model with --model.",
+            hint=f"Rephrase the question (name the table or columns), or try another model with {errors.how('check_model')}.",
         )
         failure.usage = budget.usage()  # type: ignore[attr-defined]
         failure.model_ms = budget.model_ms  # type: ignore[attr-defined]

@@ -27,7 +27,8 @@ from sqlglot import exp
 
 from ..connections.catalog import Catalog, Column, ForeignKey, Table
 from ..connections.introspect import SAMPLES_PER_COLUMN
-from ..errors import AgentFailure, QueryGPTError
+from ..errors import AgentFailure, QueryGPTError, SchemaError, how
+from .language import language_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
 # (table, column, candidate strings) -> the candidates stored in that column, with the stored case
 ValueProbe = Callable[[str, str, list[str]], list[str]]
 
-HINT = "Configure a model with `%ask model openai/gpt-4o-mini` or --model, or rephrase naming the table and column."
+
+
+def refusal_hint() -> str:
+    """What to do when the offline planner refuses, in the caller's terms (errors.how)."""
+    return f"Rephrase naming the table and column, or configure a model: {how('configure_model')}."
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ class _Links:
 
 
 def _refuse(message: str) -> AgentFailure:
-    return AgentFailure(message, hint=HINT)
+    return AgentFailure(message, hint=refusal_hint())
 
 
 def _keyword_words() -> frozenset[str]:
@@ -1490,8 +1495,16 @@ class OfflinePlanner:
         tokens = _tokenise(question)
         if not tokens:
             raise _refuse("The question is empty.")
+        language = language_of(question)
+        if language is not None:
+            raise AgentFailure(
+                f"The offline planner reads questions in English, and this one looks like {language}.",
+                hint=f"Ask in English, or configure a model that reads it: {how('configure_model')}.",
+            )
         if not catalog.tables:
-            raise _refuse("The database has no tables to ask about.")
+            raise SchemaError("The database has no tables to ask about.",
+                              hint=f"Check that it is the database holding your data ({how('choose_db')}); "
+                                   f"{how('show_tables')} lists what querygpt sees.")
         try:
             table, mentions = _choose_table(tokens, catalog, question)
             return _plan_on(table, mentions, tokens, question, catalog, probe)

@@ -54,7 +54,13 @@ def _from_string(text: str, allowed_paths: tuple[str, ...]) -> Any:
     if "://" in text:
         scheme, _, rest = text.partition("://")
         backend = scheme.split("+")[0].lower()
-        if backend in ("duckdb", "sqlite") and rest.startswith("/") and rest not in ("/", "/:memory:"):
+        if backend in ("duckdb", "sqlite") and rest.split("?")[0] in ("", "/", "/:memory:"):
+            raise errors.DbConnFail(
+                f"{text} names no database file: querygpt would open an empty in-memory database.",
+                hint=f"Give the file, e.g. {scheme}:///path/to/file.{'duckdb' if backend == 'duckdb' else 'sqlite'}, "
+                     "or pass your own connection object.",
+            )
+        if backend in ("duckdb", "sqlite") and rest.startswith("/"):
             return _from_path(rest[1:], allowed_paths, prefer=backend)
         from .sqlalchemy_adapter import open_url
 
@@ -66,7 +72,7 @@ def _from_string(text: str, allowed_paths: tuple[str, ...]) -> Any:
 def _from_path(path: str, allowed_paths: tuple[str, ...], prefer: str | None = None) -> Any:
     path = os.path.realpath(os.path.expanduser(path))
     if not os.path.exists(path):
-        raise errors.DbConnFail(f"No database file at {path}.", hint="Check the path, or use --db demo for the demo database.")
+        raise errors.DbConnFail(f"No database file at {path}.", hint="Check the path: querygpt opens existing databases and never creates one.")
     with open(path, "rb") as f:
         head = f.read(16)
     if head == _SQLITE_MAGIC or (prefer == "sqlite" and not head):

@@ -58,6 +58,7 @@ def open_url(url: str):
             f"Could not read the connection URL: {_without_secrets(str(exc), url)}",
             hint="Write it as dialect+driver://user:password@host:port/database, e.g. postgresql://me@localhost/shop.",
         ) from None
+    _require_known_dialect(parsed)
     cls = adapter_class(parsed.get_backend_name())
     parsed = cls.with_installed_driver(parsed)
     try:
@@ -70,13 +71,38 @@ def open_url(url: str):
                  f"({', '.join(f'{parsed.get_backend_name()}+{d}://' for d in cls.DRIVERS) or 'dialect+driver://'}).",
         ) from None
     except Exception as exc:
+        from sqlalchemy.exc import NoSuchModuleError
+
+        if isinstance(exc, NoSuchModuleError):
+            raise errors.DbConnFail(
+                f"{parsed.get_backend_name()} has no driver named {parsed.get_driver_name()!r} here.",
+                hint=f"Name an installed driver ({', '.join(f'{parsed.get_backend_name()}+{d}://' for d in cls.DRIVERS) or 'dialect+driver://'}), "
+                     "or leave the driver out.",
+            ) from None
         raise errors.DbConnFail(
-            f"Could not use the connection URL {where(parsed)}: {_without_secrets(str(exc).splitlines()[0], url)}",
+            f"Could not use the connection URL (host {where(parsed)}): {_without_secrets(str(exc).splitlines()[0], url)}",
             hint="Check the URL's form and that its driver is installed.",
         ) from None
     adapter = cls(engine, owned=True)
     adapter.check_connection()
     return adapter
+
+
+def _require_known_dialect(parsed) -> None:
+    """`notascheme://x` names no database SQLAlchemy knows: say that, not a plugin-loader error."""
+    from sqlalchemy.dialects import registry
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        registry.load(parsed.get_backend_name())
+    except NoSuchModuleError:
+        raise errors.DbConnFail(
+            f"{parsed.get_backend_name()}:// is not a kind of database querygpt can open "
+            "(no SQLAlchemy dialect of that name is installed).",
+            hint="Use postgresql://, mysql+pymysql://, sqlite:///FILE, duckdb:///FILE, a .duckdb/.sqlite path, or demo.",
+        ) from None
+    except Exception:  # the dialect exists but its module failed to import: the create_engine step says why
+        return
 
 
 def for_engine(engine, *, owned: bool = False):

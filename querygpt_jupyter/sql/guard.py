@@ -305,7 +305,27 @@ def _check_one_query_statement(tokens: list[Token]) -> None:
         )
     first = statements[0][0]
     if first.token_type not in QUERY_START_TOKENS:
-        _refuse_statement(first.text.upper())
+        keyword = first.text.upper()
+        if keyword not in STATEMENT_REASONS and first.token_type in NOT_KEYWORDS:
+            _not_a_statement(first)
+        _refuse_statement(keyword)
+
+
+# Tokens that are no SQL keyword at all: a statement starting with one is misspelt, not refused.
+NOT_KEYWORDS = frozenset({TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.STRING})
+QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE", "PIVOT", "UNPIVOT")
+
+
+def _not_a_statement(first: Token) -> None:
+    import difflib
+
+    close = difflib.get_close_matches(first.text.upper(), QUERY_KEYWORDS, n=1, cutoff=0.6)
+    suggestion = f" Did you mean {close[0]}?" if close else ""
+    raise SqlSyntaxError(
+        f"Syntax error at line {first.line}: '{first.text}' does not start a SQL "
+        f"statement.{suggestion}",
+        hint="A query starts with SELECT, WITH, VALUES or FROM.",
+    )
 
 
 def _split_statements(tokens: list[Token]) -> list[list[Token]]:

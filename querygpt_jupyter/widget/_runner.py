@@ -8,6 +8,8 @@ import logging
 import threading
 from typing import Any, Callable
 
+from ..errors import speaking_to
+
 log = logging.getLogger("querygpt")
 
 
@@ -37,7 +39,8 @@ class TurnWorker:
         error: BaseException | None = None
         try:
             try:
-                result = self._work()
+                with speaking_to("notebook"):  # the chat's hints use magic syntax
+                    result = self._work()
             except BaseException as exc:   # KeyboardInterrupt from stop() included: reported, not raised
                 error = exc
             with self._lock:               # from here on stop() sends no more interrupts
