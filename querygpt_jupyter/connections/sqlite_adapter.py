@@ -16,18 +16,28 @@ if TYPE_CHECKING:
 
 _DENIED_ACTIONS = {"SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
                    "SQLITE_CREATE_TABLE", "SQLITE_DROP_TABLE", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_INDEX",
-                   "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_TRANSACTION"}
+                   "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_TRANSACTION",
+                   "SQLITE_SAVEPOINT", "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TEMP_TRIGGER",
+                   "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_VTABLE", "SQLITE_DROP_VTABLE"}
+
+# Functions that reach outside the database (files, loaded code, raw pointers): denied when a
+# statement using them is prepared, whatever parsed the SQL before.
+_DENIED_FUNCTIONS = frozenset({"fts3_tokenizer", "fts5", "load_extension", "readfile", "writefile", "edit",
+                               "zipfile", "fsdir", "sqlar_compress", "sqlar_uncompress"})
 
 
 _DENIED = frozenset(getattr(sqlite3, name) for name in _DENIED_ACTIONS if hasattr(sqlite3, name))
 
 
-def _refuse_writes(action: int, table, *_args) -> int:
-    """A third wall inside SQLite: statements that attach or write are denied when prepared.
+def _refuse_writes(action: int, table, name=None, *_args) -> int:
+    """A third wall inside SQLite: statements that attach, write, control transactions or call a
+    function that reaches outside the database are denied when prepared.
     (SQLite reports its own schema loading as UPDATEs of sqlite_master — mode=ro covers those; PRAGMAs
     stay allowed because introspection reads them, and the guard refuses them in queries.)"""
     if action == sqlite3.SQLITE_UPDATE and table in ("sqlite_master", "sqlite_temp_master"):
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and str(name).lower() in _DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
 
 
@@ -106,6 +116,8 @@ class SQLiteAdapter:
             return errors.QueryCancelled("The query was interrupted.")
         if "no such table" in lowered or "no such column" in lowered or "ambiguous column" in lowered:
             return errors.SchemaError(message[:1].upper() + message[1:] + ".")
+        if "one statement at a time" in lowered:  # sqlite3's execute() runs a single statement
+            return errors.PermissionDenied("Refused: SQLite reads this SQL as several statements; only one query runs at a time.")
         if "readonly" in lowered or "read-only" in lowered or "not authorized" in lowered:
             return errors.PermissionDenied(message)
         if "syntax error" in lowered:
