@@ -98,6 +98,7 @@ DUCKDB_PAYLOADS = {
     "copy-to-file": "COPY (SELECT 1 AS x) TO 'pwned.csv'",
     "temp-table-shadow": f"CREATE TEMP TABLE {PROTECTED} AS SELECT 1 AS x",
     "read-canary": "SELECT * FROM read_text('../secret/canary.csv')",
+    "read-environ": "SELECT * FROM read_text('/proc/self/environ')",
     "attach-new-file": "ATTACH 'pwned.duckdb' AS p",
 }
 DUCKDB_DIRECT = [
@@ -113,6 +114,9 @@ DUCKDB_DIRECT = [
     pytest.param("SELECT * FROM '..\\secret\\canary.csv'", id="from-backslash-path"),
     pytest.param("SELECT * FROM read_csv('..\\secret\\*.csv')", id="read-csv-backslash-wildcard"),
     pytest.param("SELECT * FROM read_text('../secret/' || 'canary.csv')", id="computed-path"),
+    pytest.param("SELECT * FROM read_text(['data/bad.csv', '../secret/canary.csv'])", id="read-outside-in-a-list"),
+    pytest.param("SELECT * FROM read_text('data\\..\\..\\secret\\canary.cs?')", id="read-backslash-dotdot-glob"),
+    pytest.param("SELECT * FROM read_csv('data/../../secret/canary.csv')", id="read-dotdot"),
     pytest.param("SELECT * FROM read_text('/proc/self/environ')", id="proc-self-environ"),
     pytest.param(f"SELECT * FROM read_csv('data/bad.csv', store_rejects = true, rejects_table = '{PROTECTED}')",
                  id="rejects-table-shadow"),
@@ -121,7 +125,8 @@ DUCKDB_DIRECT = [
 ]
 # File reads need the DuckDB sandbox, which the analyst's own connection cannot get (docs/databases.md).
 DUCKDB_FILE_READS = {"read-outside", "read-backslash-glob", "from-backslash-path", "read-csv-backslash-wildcard",
-                     "computed-path", "proc-self-environ"}
+                     "computed-path", "proc-self-environ", "read-outside-in-a-list", "read-backslash-dotdot-glob",
+                     "read-dotdot", "read-canary", "read-environ"}
 
 SQLITE_PAYLOADS = {
     "drop": f"COMMIT; DROP TABLE {PROTECTED}",
@@ -214,6 +219,7 @@ class Target:
     db: Any
     count: Callable[[], Any]           # rows of the protected table, seen from outside the product
     dialect: str = "duckdb"
+    name: str = ""                     # for the figures
     options: dict = field(default_factory=dict)
 
 
@@ -231,6 +237,7 @@ def _check_no_harm(target: Target, folder, files_before: set[str], answer) -> No
 def _attack(target: Target, folder, sql: str, guard_on: bool):
     before = _files(folder)
     answer = qg.run_sql(sql, db=target.db, timeout_s=20, **target.options)
+    _record(target, guard_on, answer)
     if guard_on:
         assert answer.error is not None, f"the attack ran: {answer.df}"
         if sql not in SMUGGLED or rendered_as_several(sql, target.dialect):
@@ -239,6 +246,15 @@ def _attack(target: Target, folder, sql: str, guard_on: bool):
     # the engine wall is judged by the harm alone.
     _check_no_harm(target, folder, before, answer)
     return answer
+
+
+def _record(target: Target, guard_on: bool, answer) -> None:
+    """With QUERYGPT_ATTACK_FIGURES=file, one JSON line per attack (for the figures in a report)."""
+    figures = os.environ.get("QUERYGPT_ATTACK_FIGURES")
+    if figures:
+        with open(figures, "a") as out:
+            out.write(json.dumps({"engine": target.name, "dialect": target.dialect, "guard": guard_on,
+                                  "code": answer.error.code if answer.error else None}) + "\n")
 
 
 # -- the engines ------------------------------------------------------------------------------------
@@ -258,7 +274,7 @@ def duckdb_file(folders):
         with duckdb.connect(str(path), read_only=True) as con:  # the product's own instance, read-only
             return con.execute(f"SELECT count(*) FROM {PROTECTED}").fetchone()[0]
 
-    return Target(str(path), count)
+    return Target(str(path), count, name="duckdb file")
 
 
 # The product remembers adapters by the connection object's id(): connections stay alive for the
@@ -272,13 +288,13 @@ def own_duckdb(folders):
     con = duckdb.connect(str(folders / "own.duckdb"))
     _KEPT.append(con)
     con.execute(f"CREATE TABLE {PROTECTED} AS SELECT * FROM range({ROWS}) t(a)")
-    return Target(con, lambda: con.execute(f"SELECT count(*) FROM {PROTECTED}").fetchone()[0])
+    return Target(con, lambda: con.execute(f"SELECT count(*) FROM {PROTECTED}").fetchone()[0], name="own duckdb con")
 
 
 @pytest.fixture()
 def dataframes(folders):
     frame = pd.DataFrame({"a": range(ROWS)})
-    return Target({PROTECTED: frame}, lambda: len(frame))
+    return Target({PROTECTED: frame}, lambda: len(frame), name="dataframes")
 
 
 def _sqlite_file(path) -> None:
@@ -301,7 +317,7 @@ def _sqlite_count(path):
 def sqlite_file(folders):
     path = str(folders / "shop.sqlite")
     _sqlite_file(path)
-    return Target(path, lambda: _sqlite_count(path), "sqlite")
+    return Target(path, lambda: _sqlite_count(path), "sqlite", "sqlite file")
 
 
 @pytest.fixture()
@@ -311,7 +327,7 @@ def own_sqlite(folders):
     _sqlite_file(path)
     con = sqlite3.connect(path)
     _KEPT.append(con)
-    return Target(con, lambda: con.execute(f"SELECT count(*) FROM {PROTECTED}").fetchone()[0], "sqlite")
+    return Target(con, lambda: con.execute(f"SELECT count(*) FROM {PROTECTED}").fetchone()[0], "sqlite", "own sqlite3 con")
 
 
 def _server_table(server, owner_sql: list[str]) -> None:
@@ -335,7 +351,7 @@ def _server_count(server):
 def postgres(pg_server, folders):
     """A table the product's role owns: only the read-only walls keep it from dropping it."""
     _server_table(pg_server, [f"ALTER TABLE {PROTECTED} OWNER TO querygpt"])
-    return Target(pg_server.url, lambda: _server_count(pg_server), "postgres")
+    return Target(pg_server.url, lambda: _server_count(pg_server), "postgres", "postgresql")
 
 
 @pytest.fixture()
@@ -343,7 +359,7 @@ def mariadb(mysql_server, folders):
     """A table the product's account may write and drop: only the read-only walls protect it."""
     database = mysql_server.url.rsplit("/", 1)[1].split("?")[0]
     _server_table(mysql_server, [f"GRANT ALL PRIVILEGES ON {database}.{PROTECTED} TO 'querygpt'@'127.0.0.1'"])
-    return Target(mysql_server.url, lambda: _server_count(mysql_server), "mysql")
+    return Target(mysql_server.url, lambda: _server_count(mysql_server), "mysql", "mariadb")
 
 
 # -- guard on: refused, no harm --------------------------------------------------------------------
@@ -378,7 +394,7 @@ def test_mariadb_attack_is_refused_without_harm(mariadb, sql, folders):
 def _wall_cases(engine: str, cases: list) -> list:
     if engine != "own_duckdb":
         return cases
-    return [case for case in cases if not any(read in case.id for read in DUCKDB_FILE_READS | {"read-canary"})]
+    return [case for case in cases if not any(read in case.id for read in DUCKDB_FILE_READS)]
 
 
 @pytest.mark.parametrize("engine, sql", [
@@ -429,6 +445,7 @@ def test_demo_attack_leaves_no_file_and_no_shadow(sql, guard_on, folders, demo_p
         monkeypatch.setattr(guard, "_off_for_tests", True)
     before = _files(folders)
     answer = qg.run_sql(sql, db="demo")
+    _record(Target("demo", lambda: None, name="demo"), guard_on, answer)
     if guard_on:
         assert answer.error is not None and answer.error.code == "PERMISSION_DENIED", answer.error
     assert CANARY not in json.dumps(answer.to_dict(), default=str) + str(answer.error)

@@ -126,12 +126,15 @@ class PostgresAdapter(SQLAlchemyAdapter):
             "SET SESSION default_transaction_read_only = on",
             f"SET LOCAL statement_timeout = {milliseconds.sql('postgres')}",
             # Takes the transaction's first snapshot: from then on PostgreSQL refuses
-            # `SET TRANSACTION READ WRITE` (SQLSTATE 25001). And checks both settings took.
-            "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only')",
+            # `SET TRANSACTION READ WRITE` (SQLSTATE 25001). And checks both settings took, and
+            # that strings are read as sqlglot writes them (a backslash is no escape in '…').
+            "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only'), "
+            "current_setting('standard_conforming_strings')",
         ])
-        if tuple(cursor.fetchone() or ()) != ("on", "on"):
+        if tuple(cursor.fetchone() or ()) != ("on", "on", "on"):
             raise errors.PermissionDenied(
-                "Refused: this PostgreSQL connection could not be made read-only, so querygpt will not run on it.",
+                "Refused: this PostgreSQL connection could not be made read-only (with standard strings), "
+                "so querygpt will not run on it.",
                 hint="Connect directly to the server (not through a pooler that drops session settings).")
 
     def end_transaction(self, cursor, dbapi) -> None:
