@@ -557,3 +557,28 @@ def test_ordinary_queries_still_run_on_duckdb(duckdb_file, sql):
     answer = qg.run_sql(sql, db=duckdb_file.db)
     assert answer.error is None, answer.error
     assert len(answer.df) >= 1
+
+
+# -- what runs is what was checked, whatever the generator does ------------------------------------
+
+@pytest.mark.parametrize("quirk", [
+    pytest.param(lambda sql: sql + "; DROP TABLE t", id="adds-a-statement"),
+    pytest.param(lambda sql: sql.replace('"', "").replace("`", ""), id="drops-quotes"),
+    pytest.param(lambda sql: sql.replace("= 1", "= 2"), id="changes-a-value"),
+    pytest.param(lambda sql: sql.replace("(", "", 1), id="loses-a-parenthesis"),
+    pytest.param(lambda sql: "", id="renders-nothing"),
+])
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "mysql", "sqlite"])
+def test_a_rendering_that_is_not_the_checked_query_is_refused(monkeypatch, quirk, dialect):
+    """A stand-in for any future generator bug: the rendered text must read back as the tree."""
+    from sqlglot import exp
+
+    from querygpt_jupyter import errors
+
+    query = exp.select(exp.func("upper", exp.column("the name", quoted=True)).as_("n")).from_("t").where("x = 1")
+    checked = guard.check(query.sql(dialect), guard.GuardPolicy(dialect=dialect))
+    assert guard.executable_sql(checked, dialect)  # faithful as it is
+    render = guard.render
+    monkeypatch.setattr(guard, "render", lambda query, d: quirk(render(query, d)))
+    with pytest.raises(errors.PermissionDenied, match="rendered back"):
+        guard.executable_sql(checked, dialect)

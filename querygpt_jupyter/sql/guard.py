@@ -467,7 +467,8 @@ def _check_function(func: exp.Func, policy: GuardPolicy) -> None:
 
 def _named_argument(argument: exp.Expression) -> str | None:
     """The lower-case name of a `name = value` / `name := value` argument, else None."""
-    if isinstance(argument, (exp.EQ, exp.PropertyEQ, exp.Kwarg)) and isinstance(argument.this, (exp.Column, exp.Identifier, exp.Var)):
+    named = isinstance(argument, (exp.EQ, exp.PropertyEQ, exp.Kwarg))
+    if named and isinstance(argument.this, (exp.Column, exp.Identifier, exp.Var)):
         return argument.this.name.lower()
     return None
 
