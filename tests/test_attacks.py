@@ -146,7 +146,9 @@ SQLITE_DIRECT = [
     pytest.param("BEGIN", id="begin"),
     pytest.param("SAVEPOINT s", id="savepoint"),
     pytest.param("PRAGMA query_only = OFF", id="pragma-query-only-off"),
+    pytest.param("PRAGMA writable_schema = ON", id="pragma-writable-schema"),
 ]
+
 
 PG_PAYLOADS = {
     "drop": f"COMMIT; DROP TABLE {PROTECTED}",
@@ -533,6 +535,12 @@ def test_duckdb_runs_only_one_select_by_its_own_parse(sql):
 
     with pytest.raises(errors.PermissionDenied):
         single_select(duckdb.connect(), sql)
+
+
+@pytest.mark.parametrize("sql", ["PRAGMA query_only = OFF", "PRAGMA writable_schema = ON", "PRAGMA cache_size = 1"])
+def test_sqlite_settings_cannot_be_changed_even_without_the_guard(sqlite_file, sql, guard_off):
+    assert qg.run_sql(sql, db=sqlite_file.db).error.code == "PERMISSION_DENIED"
+    assert qg.run_sql("PRAGMA query_only", db=sqlite_file.db).df.values.tolist() == [[1]]
 
 
 def test_sqlite_execute_refuses_a_second_statement(sqlite_file):

@@ -29,15 +29,23 @@ _DENIED_FUNCTIONS = frozenset({"fts3_tokenizer", "fts5", "load_extension", "read
 _DENIED = frozenset(getattr(sqlite3, name) for name in _DENIED_ACTIONS if hasattr(sqlite3, name))
 
 
+# PRAGMAs that take an argument only to read (introspection uses them as table functions); any
+# other PRAGMA with an argument sets something (`query_only = OFF`, `writable_schema = ON`).
+_READ_PRAGMAS = frozenset({"table_info", "table_xinfo", "table_list", "foreign_key_list", "index_list",
+                           "index_info", "index_xinfo", "database_list", "function_list", "pragma_list"})
+
+
 def _refuse_writes(action: int, table, name=None, *_args) -> int:
-    """A third wall inside SQLite: statements that attach, write, control transactions or call a
-    function that reaches outside the database are denied when prepared.
+    """A third wall inside SQLite: statements that attach, write, control transactions, set a
+    PRAGMA or call a function that reaches outside the database are denied when prepared.
     (SQLite reports its own schema loading as UPDATEs of sqlite_master — mode=ro covers those; PRAGMAs
     stay allowed because introspection reads them, and the guard refuses them in queries.)"""
     if action == sqlite3.SQLITE_UPDATE and table in ("sqlite_master", "sqlite_temp_master"):
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_FUNCTION and str(name).lower() in _DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and name is not None and str(table).lower() not in _READ_PRAGMAS:
+        return sqlite3.SQLITE_DENY  # a PRAGMA that sets a value: it would outlive the query
     return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
 
 
@@ -118,7 +126,7 @@ class SQLiteAdapter:
             return errors.SchemaError(message[:1].upper() + message[1:] + ".")
         if "one statement at a time" in lowered:  # sqlite3's execute() runs a single statement
             return errors.PermissionDenied("Refused: SQLite reads this SQL as several statements; only one query runs at a time.")
-        if "readonly" in lowered or "read-only" in lowered or "not authorized" in lowered:
+        if any(word in lowered for word in ("readonly", "read-only", "not authorized", "authorization denied")):
             return errors.PermissionDenied(message)
         if "syntax error" in lowered:
             return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")
