@@ -72,20 +72,30 @@ def test_sqlite_engine_refuses_writes_even_without_the_guard(shop_sqlite):
 
 
 def test_duckdb_engine_refuses_writes_and_files_even_without_the_guard(shop_duckdb):
+    from querygpt_jupyter.errors import PermissionDenied
+
     adapter = open_connection(shop_duckdb, ())
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(PermissionDenied, match="DELETE statement"):  # DuckDB's own parse: not a SELECT
         adapter.fetch("DELETE FROM orders")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(duckdb.PermissionException):
         adapter.fetch("SELECT * FROM read_csv('/etc/passwd')")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(PermissionDenied, match="SET statement"):
         adapter.fetch("SET enable_external_access = true")
 
 
-def test_a_users_duckdb_connection_is_rolled_back_after_each_query():
+def test_a_users_duckdb_connection_is_rolled_back_after_each_query(tmp_path):
+    from querygpt_jupyter.errors import PermissionDenied
+
     user_duck = duckdb.connect(":memory:")
     user_duck.execute("CREATE TABLE t AS SELECT 1 AS x")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x\n1\nbad\n")
     adapter = from_object(user_duck, (), "duck")
-    adapter.fetch("DELETE FROM t RETURNING *")
+    with pytest.raises(PermissionDenied):  # DuckDB's own parse: a DELETE, not a SELECT
+        adapter.fetch("DELETE FROM t RETURNING *")
+    # a SELECT that creates a table of rejected rows: gone with the rollback
+    adapter.fetch(f"SELECT * FROM read_csv('{bad}', store_rejects = true, rejects_table = 'rejected', ignore_errors = true)")
+    assert adapter.fetch("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'rejected'")["n"].tolist() == [0]
     assert user_duck.execute("SELECT count(*) FROM t").fetchone() == (1,)
 
 

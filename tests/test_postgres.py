@@ -41,8 +41,10 @@ ATTACKS = [
     pytest.param("SELECT * INTO stolen FROM customers", "INTO", id="select-into-table"),
 ]
 
-# With the guard bypassed (adapter.fetch), the engine itself refuses: the read-only transaction
-# (SQLSTATE 25006/25001) or the role's missing privileges (42501). Our role may write these tables.
+# With the guard bypassed and the text sent as it is (adapter.rows: no single-query cursor either),
+# the engine itself refuses: the read-only transaction (SQLSTATE 25006/25001) or the role's missing
+# privileges (42501). Our role may write these tables. (adapter.fetch adds the cursor wall:
+# tests/test_attacks.py.)
 WALL = [
     pytest.param("INSERT INTO customers VALUES (99, 'Mallory', 'XX', NULL, NULL)", "read-only transaction", id="insert"),
     pytest.param("WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d", "read-only transaction", id="writable-cte"),
@@ -311,7 +313,9 @@ def test_attack_is_refused_and_the_database_is_unchanged(pg_server, sql, named, 
 @pytest.mark.parametrize("sql, says", WALL)
 def test_with_the_guard_bypassed_the_engine_still_refuses(pg, pg_server, sql, says, marker):
     before = pg_server.snapshot()
-    error = engine_error(pg, sql.format(marker=marker))
+    with pytest.raises(Exception) as raised:
+        pg.rows(sql.format(marker=marker))
+    error = pg.classify(raised.value)
     assert error.code == "PERMISSION_DENIED" and says in str(error), error
     assert pg_server.snapshot() == before
     assert pg.fetch("SELECT current_user AS who")["who"].tolist() == ["querygpt"]  # still usable, same role

@@ -29,15 +29,38 @@ def _sandbox(con, allowed_paths: tuple[str, ...]) -> None:
     con.execute("SET lock_configuration = true")
 
 
+def single_select(con, sql: str):
+    """DuckDB's own parse of `sql`: exactly one statement, and a SELECT (queries, DESCRIBE and
+    SUMMARIZE are SELECTs to DuckDB), else PermissionDenied. The Statement returned is what runs,
+    so text DuckDB reads as several statements can never run a second one, whatever any other
+    parser thought of it."""
+    import duckdb
+
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.ParserException:
+        raise  # a syntax error: the caller classifies it
+    if len(statements) != 1:
+        raise errors.PermissionDenied(
+            f"Refused: DuckDB reads this SQL as {len(statements)} statements; only one query runs at a time.")
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        raise errors.PermissionDenied(
+            f"Refused: DuckDB reads this SQL as a {statement.type.name} statement; only read-only queries run.")
+    return statement
+
+
 class DuckDBAdapter:
+    """Every query runs as one DuckDB SELECT statement inside a transaction that is always rolled
+    back, so nothing it does (a temporary table, a sequence step) outlives it."""
+
     kind = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con, label: str, *, owned: bool, rollback_wall: bool):
+    def __init__(self, con, label: str, *, owned: bool):
         self._con = con
         self.label = label
         self._owned = owned
-        self._rollback_wall = rollback_wall  # for connections we did not open read-only ourselves
         self._lock = threading.Lock()
 
     @classmethod
@@ -54,12 +77,20 @@ class DuckDBAdapter:
                 f"Could not open the DuckDB file {path}: {str(exc).splitlines()[0]}",
                 hint="If this process already opened it for writing, pass that connection object instead of the path.",
             ) from None
-        return cls(con, f"duckdb:///{path}", owned=True, rollback_wall=False)
+        return cls(con, f"duckdb:///{path}", owned=True)
 
     @classmethod
     def wrap(cls, user_con, label: str) -> "DuckDBAdapter":
-        """A user's connection: a cursor of it (own transaction) with every query rolled back."""
-        return cls(user_con.cursor(), label, owned=True, rollback_wall=True)
+        """A user's connection: a cursor of it (its own transaction, always rolled back).
+
+        Not sandboxed: DuckDB cannot open the same file again in this process with another
+        configuration, nor attach it read-only a second time, and external access is a setting of
+        the whole database instance that can never be turned back on (all measured on 2.0) —
+        locking it would break the analyst's own connection. So on the analyst's own connection
+        the walls are the guard, DuckDB's own parse (one SELECT) and the rollback; pass the file's
+        path instead (with the writable connection closed) for the read-only sandbox.
+        """
+        return cls(user_con.cursor(), f"{label} (shared; not sandboxed)", owned=True)
 
     @classmethod
     def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
@@ -70,17 +101,16 @@ class DuckDBAdapter:
         for name, frame in frames.items():
             con.register(name, frame)
         _sandbox(con, allowed_paths)
-        return cls(con, "dataframes:" + ",".join(sorted(frames)), owned=True, rollback_wall=False)
+        return cls(con, "dataframes:" + ",".join(sorted(frames)), owned=True)
 
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
         with self._lock:
-            if self._rollback_wall:
-                self._con.execute("BEGIN TRANSACTION")
-                try:
-                    return self._con.sql(sql).to_arrow_table().to_pandas()
-                finally:
-                    self._con.execute("ROLLBACK")
-            return self._con.sql(sql).to_arrow_table().to_pandas()
+            statement = single_select(self._con, sql)
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                return self._con.sql(statement).to_arrow_table().to_pandas()
+            finally:
+                self._con.execute("ROLLBACK")
 
     def interrupt(self) -> None:
         self._con.interrupt()

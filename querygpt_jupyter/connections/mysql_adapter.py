@@ -1,4 +1,5 @@
-"""MySQL and MariaDB: each query in `START TRANSACTION READ ONLY` under a per-statement time limit
+"""MySQL and MariaDB: each query in `START TRANSACTION READ ONLY` of a read-only session (`SET
+SESSION TRANSACTION READ ONLY`), one statement per text (no CLIENT_MULTI_STATEMENTS), under a per-statement time limit
 (MySQL `max_execution_time`, MariaDB `max_statement_time`), cancelled on the server with
 `KILL QUERY` from a second connection; catalogue from information_schema in three queries."""
 from __future__ import annotations
@@ -54,6 +55,25 @@ ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
 """
 
 
+MULTI_STATEMENTS_FLAG = 1 << 16  # CLIENT_MULTI_STATEMENTS in the client's capability flags
+
+
+def _runs_several_statements(dbapi) -> bool:
+    """Whether the driver connection asked the server to run several statements per text.
+    PyMySQL and mysqlclient keep their flags in `client_flag`; without it, ask the server."""
+    flags = getattr(dbapi, "client_flag", None)
+    if isinstance(flags, int):
+        return bool(flags & MULTI_STATEMENTS_FLAG)
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute("SELECT 1; SELECT 2")  # refused as a syntax error without the flag
+    except Exception:  # the driver's ProgrammingError: one statement per text, as we need
+        return False
+    finally:
+        cursor.close()
+    return True
+
+
 class MySQLAdapter(SQLAlchemyAdapter):
     kind = "mysql"
     engine_name = "MySQL"
@@ -93,6 +113,14 @@ class MySQLAdapter(SQLAlchemyAdapter):
         return bool(getattr(self._engine.dialect, "is_mariadb", False))
 
     def begin_read_only(self, cursor, dbapi, timeout_s: float) -> None:
+        """Read-only twice: the session (so a COMMIT that got through is followed by read-only
+        transactions) and this transaction; both checked, and never on a connection that would
+        run several statements from one text."""
+        if _runs_several_statements(dbapi):
+            raise errors.PermissionDenied(
+                f"Refused: this {self.engine_name} connection runs several statements from one text "
+                "(CLIENT_MULTI_STATEMENTS), so querygpt will not run on it.",
+                hint="Connect without the multi-statements client flag.")
         # Session variables, reset in end_transaction: the pool may be the user's own.
         if self._is_mariadb():
             self.engine_name = "MariaDB"
@@ -101,13 +129,22 @@ class MySQLAdapter(SQLAlchemyAdapter):
         else:
             milliseconds = exp.Literal.number(max(1, int(timeout_s * 1000)))
             cursor.execute(f"SET SESSION max_execution_time = {milliseconds.sql('mysql')}")
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
         # Explicit, so it holds whether or not the driver is in autocommit mode.
         cursor.execute("START TRANSACTION READ ONLY")
+        cursor.execute(f"SELECT @@session.{self._read_only_variable()}")
+        if tuple(cursor.fetchone() or ()) != (1,):
+            raise errors.PermissionDenied(
+                f"Refused: this {self.engine_name} connection could not be made read-only, so querygpt will not run on it.")
 
     def end_transaction(self, cursor, dbapi) -> None:
         cursor.execute("ROLLBACK")
         variable = "max_statement_time" if self._is_mariadb() else "max_execution_time"
         cursor.execute(f"SET SESSION {variable} = DEFAULT")
+        cursor.execute("SET SESSION TRANSACTION READ WRITE")  # the user's pool gets its connection back as it was
+
+    def _read_only_variable(self) -> str:
+        return "tx_read_only" if self._is_mariadb() else "transaction_read_only"
 
     def session_id(self, dbapi) -> Any:
         thread_id = getattr(dbapi, "thread_id", None)

@@ -1,5 +1,6 @@
-"""PostgreSQL: each query in a READ ONLY transaction with a `statement_timeout`, cancelled on the
-server by the protocol's cancel request; catalogue from pg_catalog in four queries; large
+"""PostgreSQL: each query in a READ ONLY transaction of a read-only session, with a
+`statement_timeout`, opened by the server as exactly one query (a cursor) before it runs, and
+cancelled on the server by the protocol's cancel request; catalogue from pg_catalog in four queries; large
 results through `COPY … TO STDOUT` parsed by Arrow instead of one Python tuple per row."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
     "57014": errors.QueryTimeout,        # query_canceled: statement_timeout or a cancel request
     "25006": errors.PermissionDenied,    # read_only_sql_transaction: the engine's wall held
     "25001": errors.PermissionDenied,    # active_sql_transaction: READ WRITE refused mid-transaction
+    "42P11": errors.PermissionDenied,    # invalid_cursor_definition: not one query (single_query_cursor)
     "42501": errors.PermissionDenied,    # insufficient_privilege
     "42P01": errors.SchemaError,         # undefined_table
     "42703": errors.SchemaError,         # undefined_column
@@ -30,6 +32,7 @@ SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
     "28": errors.DbConnFail,             # invalid_authorization_specification
 }
 HINTS = {
+    "42P11": "PostgreSQL read this as something other than one query; querygpt runs exactly one read-only query.",
     "25006": "The connection is read-only: querygpt only runs queries that read.",
     "42883": "The function does not exist with these argument types; check its name and add casts.",
     "22": "A value did not fit (types, division by zero, a bad date); check the data and the casts.",
@@ -102,25 +105,37 @@ class PostgresAdapter(SQLAlchemyAdapter):
 
     @classmethod
     def connect_args(cls, url) -> dict:
-        if url.get_driver_name() in ("psycopg2", "psycopg") and "connect_timeout" not in url.query:
-            return {"connect_timeout": 10}
-        return {}
+        """For engines we create: a connect timeout, and read-only as the session default from the
+        first statement on (begin_read_only sets and checks it again on every query)."""
+        if url.get_driver_name() not in ("psycopg2", "psycopg"):
+            return {}
+        options = f"{url.query.get('options') or ''} -c default_transaction_read_only=on".strip()
+        args: dict = {"options": options}
+        if "connect_timeout" not in url.query:
+            args["connect_timeout"] = 10
+        return args
 
     def begin_read_only(self, cursor, dbapi, timeout_s: float) -> None:
         milliseconds = exp.Literal.number(max(1, int(timeout_s * 1000)))
-        statements = [
+        self._run(cursor, [
             # In autocommit mode the driver opens no transaction, and SET TRANSACTION would be a no-op.
             "BEGIN READ ONLY" if getattr(dbapi, "autocommit", False) else "SET TRANSACTION READ ONLY",
+            # The session too, so that a transaction ended early (a COMMIT that got through) is
+            # followed by read-only ones. Undone by our rollback, so a user's own pool keeps its
+            # setting; our own engines also set it at connect (connect_args).
+            "SET SESSION default_transaction_read_only = on",
             f"SET LOCAL statement_timeout = {milliseconds.sql('postgres')}",
-            # Until the transaction's first snapshot, `SET TRANSACTION READ WRITE` would still undo
-            # READ ONLY; after one, PostgreSQL refuses it (SQLSTATE 25001).
-            "SELECT 1",
-        ]
-        if self._engine.dialect.driver in SIMPLE_QUERY_DRIVERS:
-            cursor.execute("; ".join(statements))  # one round trip
-        else:
-            for statement in statements:
-                cursor.execute(statement)
+            # Takes the transaction's first snapshot: from then on PostgreSQL refuses
+            # `SET TRANSACTION READ WRITE` (SQLSTATE 25001). And checks both settings took, and
+            # that strings are read as sqlglot writes them (a backslash is no escape in '…').
+            "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only'), "
+            "current_setting('standard_conforming_strings')",
+        ])
+        if tuple(cursor.fetchone() or ()) != ("on", "on", "on"):
+            raise errors.PermissionDenied(
+                "Refused: this PostgreSQL connection could not be made read-only (with standard strings), "
+                "so querygpt will not run on it.",
+                hint="Connect directly to the server (not through a pooler that drops session settings).")
 
     def end_transaction(self, cursor, dbapi) -> None:
         if getattr(dbapi, "autocommit", False):
@@ -129,40 +144,33 @@ class PostgresAdapter(SQLAlchemyAdapter):
             dbapi.rollback()
 
     def read(self, cursor, sql: str) -> "pd.DataFrame":
-        if hasattr(cursor, "copy_expert"):  # psycopg2
+        """Rows of exactly one query. PostgreSQL itself opens `sql` as a cursor first, and refuses
+        to for several statements or for anything but a query (see single_query_cursor); only
+        then are rows fetched — by COPY for large results of plain types, else through the cursor."""
+        import pandas as pd
+
+        big = hasattr(cursor, "copy_expert") and not _known_small_text(sql)  # psycopg2 has COPY
+        self._run(cursor, [single_query_cursor(sql), f"FETCH {'0' if big else 'ALL'} FROM {RESULT_CURSOR}"])
+        if big:
             import pyarrow as pa
-            from sqlglot.errors import SqlglotError
 
             try:
-                frame = self._read_by_copy(cursor, sql)
-            except (pa.ArrowInvalid, SqlglotError):  # a value Arrow cannot read (e.g. 'infinity'::date)
+                frame = _read_by_copy(cursor, sql)
+            except pa.ArrowInvalid:  # a value Arrow cannot read (e.g. 'infinity'::date)
                 frame = None
             if frame is not None:
                 return frame
-        return super().read(cursor, sql)
+            cursor.execute(f"FETCH ALL FROM {RESULT_CURSOR}")
+        names = [d[0] for d in cursor.description or ()]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
-    def _read_by_copy(self, cursor, sql: str) -> "pd.DataFrame | None":
-        """Rows as CSV from `COPY (query) TO STDOUT`, parsed by Arrow with the types the server
-        reports (a LIMIT 0 probe). None when a type has no exact CSV reading: the caller then
-        runs the query the ordinary way."""
-        import sqlglot
-
-        query = sqlglot.parse_one(sql, read="postgres")
-        if not isinstance(query, exp.Query) or _known_small(query):
-            return None  # not a query, or a few rows: the probe and COPY would cost more than they save
-        probe = exp.select("*").from_(query.subquery("_probe")).limit(0)
-        cursor.execute(probe.sql("postgres"))
-        description = cursor.description or ()
-        if not description or any(d[1] not in COPY_TYPES for d in description):
-            return None
-        names = [d[0] for d in description]
-        kinds = [COPY_TYPES[d[1]] for d in description]
-        copy = exp.Copy(this=query.subquery(), kind=False, files=[exp.Var(this="STDOUT")],
-                        params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this="CSV"))])
-        buffer = io.BytesIO()
-        cursor.copy_expert(copy.sql("postgres"), buffer)
-        buffer.seek(0)
-        return _csv_to_frame(buffer, names, kinds)
+    def _run(self, cursor, statements: list[str]) -> None:
+        """Our own fixed statements; psycopg2 sends them in one round trip (simple protocol)."""
+        if self._engine.dialect.driver in SIMPLE_QUERY_DRIVERS:
+            cursor.execute("; ".join(statements))
+        else:
+            for statement in statements:
+                cursor.execute(statement)
 
     def schema(self) -> list[Table]:
         default_schema = self.rows("SELECT current_schema()")[0][0]
@@ -215,6 +223,65 @@ class PostgresAdapter(SQLAlchemyAdapter):
         if kind is None:
             return errors.DatabaseError(f"PostgreSQL: {message}", hint=hint or "The database rejected the query.")
         return kind(f"PostgreSQL: {message}", hint=hint) if hint else kind(f"PostgreSQL: {message}")
+
+
+RESULT_CURSOR = "querygpt_rows"
+
+
+def single_query_cursor(sql: str) -> str:
+    """A DO block that opens `sql` as the cursor RESULT_CURSOR, for the rows to be FETCHed.
+
+    This is the single-statement wall for drivers that speak PostgreSQL's simple protocol
+    (psycopg2 sends every execute() that way; the server runs every statement in the text).
+    `sql` travels inside a dollar-quoted string, which has no escapes: only its tag can end it,
+    and the tags are random and absent from `sql`. PL/pgSQL's `OPEN … FOR EXECUTE` then parses
+    it and refuses more than one statement ("cannot open multi-query plan as cursor") or a
+    statement that is not a query ("cannot open SET query as cursor") before anything runs.
+    Built as text because sqlglot has no DO blocks; nothing but `sql` varies.
+    """
+    import secrets
+
+    def tag(prefix: str, *within: str) -> str:
+        while True:
+            candidate = f"${prefix}{secrets.token_hex(8)}$"
+            if not any(candidate in text for text in within):
+                return candidate
+
+    inner = tag("q", sql)
+    outer = tag("d", sql, inner)
+    return (f"DO {outer} DECLARE c refcursor := '{RESULT_CURSOR}'; "
+            f"BEGIN OPEN c FOR EXECUTE {inner}{sql}{inner}; END {outer}")
+
+
+def _read_by_copy(cursor, sql: str) -> "pd.DataFrame | None":
+    """Rows as CSV from `COPY (query) TO STDOUT`, parsed by Arrow with the types the server
+    reported for the open cursor. None when a type has no exact CSV reading.
+
+    The COPY wraps the very text PostgreSQL just accepted as one query (not a re-rendering): a
+    text that parses as one statement has no `;` token except, at most, trailing ones, so
+    `COPY (\n<sql>\n) TO …` holds no statement separator — or is a syntax error, and PostgreSQL
+    parses the whole message before running any of it.
+    """
+    description = cursor.description or ()
+    if not description or any(d[1] not in COPY_TYPES for d in description):
+        return None
+    names = [d[0] for d in description]
+    kinds = [COPY_TYPES[d[1]] for d in description]
+    buffer = io.BytesIO()
+    cursor.copy_expert("COPY (\n" + sql + "\n) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    return _csv_to_frame(buffer, names, kinds)
+
+
+def _known_small_text(sql: str) -> bool:
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        query = sqlglot.parse_one(sql, read="postgres")
+    except SqlglotError:
+        return True  # no COPY for what sqlglot cannot read: the cursor path is always exact
+    return not isinstance(query, exp.Query) or _known_small(query)
 
 
 def _known_small(query: exp.Expression) -> bool:

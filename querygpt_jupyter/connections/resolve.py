@@ -113,7 +113,7 @@ def _duckdb_file_attached(path: str, allowed_paths: tuple[str, ...]) -> Any:
     except duckdb.Error as exc:
         con.close()
         raise errors.DbConnFail(f"Could not open the DuckDB file {path}: {str(exc).splitlines()[0]}") from None
-    return DuckDBAdapter(con, f"duckdb:///{path}", owned=True, rollback_wall=False)
+    return DuckDBAdapter(con, f"duckdb:///{path}", owned=True)
 
 
 def _sqlalchemy_engine(engine: Any, allowed_paths: tuple[str, ...]) -> Any:

@@ -16,18 +16,36 @@ if TYPE_CHECKING:
 
 _DENIED_ACTIONS = {"SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
                    "SQLITE_CREATE_TABLE", "SQLITE_DROP_TABLE", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_INDEX",
-                   "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_TRANSACTION"}
+                   "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_TRANSACTION",
+                   "SQLITE_SAVEPOINT", "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TEMP_TRIGGER",
+                   "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_VTABLE", "SQLITE_DROP_VTABLE"}
+
+# Functions that reach outside the database (files, loaded code, raw pointers): denied when a
+# statement using them is prepared, whatever parsed the SQL before.
+_DENIED_FUNCTIONS = frozenset({"fts3_tokenizer", "fts5", "load_extension", "readfile", "writefile", "edit",
+                               "zipfile", "fsdir", "sqlar_compress", "sqlar_uncompress"})
 
 
 _DENIED = frozenset(getattr(sqlite3, name) for name in _DENIED_ACTIONS if hasattr(sqlite3, name))
 
 
-def _refuse_writes(action: int, table, *_args) -> int:
-    """A third wall inside SQLite: statements that attach or write are denied when prepared.
+# PRAGMAs that take an argument only to read (introspection uses them as table functions); any
+# other PRAGMA with an argument sets something (`query_only = OFF`, `writable_schema = ON`).
+_READ_PRAGMAS = frozenset({"table_info", "table_xinfo", "table_list", "foreign_key_list", "index_list",
+                           "index_info", "index_xinfo", "database_list", "function_list", "pragma_list"})
+
+
+def _refuse_writes(action: int, table, name=None, *_args) -> int:
+    """A third wall inside SQLite: statements that attach, write, control transactions, set a
+    PRAGMA or call a function that reaches outside the database are denied when prepared.
     (SQLite reports its own schema loading as UPDATEs of sqlite_master — mode=ro covers those; PRAGMAs
     stay allowed because introspection reads them, and the guard refuses them in queries.)"""
     if action == sqlite3.SQLITE_UPDATE and table in ("sqlite_master", "sqlite_temp_master"):
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and str(name).lower() in _DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and name is not None and str(table).lower() not in _READ_PRAGMAS:
+        return sqlite3.SQLITE_DENY  # a PRAGMA that sets a value: it would outlive the query
     return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
 
 
@@ -106,7 +124,9 @@ class SQLiteAdapter:
             return errors.QueryCancelled("The query was interrupted.")
         if "no such table" in lowered or "no such column" in lowered or "ambiguous column" in lowered:
             return errors.SchemaError(message[:1].upper() + message[1:] + ".")
-        if "readonly" in lowered or "read-only" in lowered or "not authorized" in lowered:
+        if "one statement at a time" in lowered:  # sqlite3's execute() runs a single statement
+            return errors.PermissionDenied("Refused: SQLite reads this SQL as several statements; only one query runs at a time.")
+        if any(word in lowered for word in ("readonly", "read-only", "not authorized", "authorization denied")):
             return errors.PermissionDenied(message)
         if "syntax error" in lowered:
             return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")

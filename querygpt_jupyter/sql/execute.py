@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class QueryResult:
     df: "pd.DataFrame"
     truncated: bool
-    sql: str            # the text that ran, rendered from the checked AST (with the cap)
+    sql: str            # the text that ran: rendered from the checked AST (with the cap), verified
     elapsed_ms: float
 
 
@@ -41,9 +41,10 @@ def cap(query: exp.Expression, max_rows: int) -> exp.Expression:
 
 
 def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeout_s: float) -> QueryResult:
-    from .guard import render
+    from . import guard
 
-    sql = render(cap(query, max_rows), adapter.dialect)
+    capped = query if isinstance(query, guard.Unchecked) else cap(query, max_rows)
+    sql = guard.executable_sql(capped, adapter.dialect)  # refused unless it re-parses as `capped`
     started = time.perf_counter()
     df = run_blocking(adapter, sql, timeout_s)
     truncated = len(df) > max_rows

@@ -1,10 +1,11 @@
 """The read-only guard: exactly one query, no side effects, files only from allowed folders.
 
 `check` parses SQL with sqlglot, refuses anything that is not a plain read-only query and returns
-the AST it checked; `render` turns that AST back into SQL. Always execute
-`render(check(sql, policy), policy.dialect)`, never the original text: what runs is then exactly
-what was checked. (MySQL executes `/*! … */` comments as code, and an engine and sqlglot may read
-raw text differently; neither matters once the text is regenerated from the AST without comments.)
+the AST it checked; `executable_sql` turns that AST back into SQL and proves the text is that AST:
+parsed again in the same dialect it must be exactly one statement equal to the checked tree.
+Always execute `executable_sql(check(sql, policy), policy.dialect)`, never the original text (MySQL
+runs `/*! … */` comments as code) and never unverified rendered text (sqlglot's generator has
+dropped quotes, turning one quoted name into several statements — NOTES.md).
 
 The guard is one wall of two: connections are also opened read-only with external access limited
 to the allowed folders (see NOTES.md, DuckDB). Keep both.
@@ -195,6 +196,14 @@ REFUSED_FUNCTION_PREFIXES: dict[str, str] = {
     "ducklake_": _ATTACHES,
 }
 
+# Named arguments refused in any function call: they make DuckDB's CSV reader create temporary
+# tables (named by the caller), which shadow real tables for every later query in the kernel.
+REFUSED_NAMED_ARGUMENTS: dict[str, str] = {
+    "store_rejects": "creates tables of rejected rows that can shadow real tables",
+    "rejects_table": "creates a table of rejected rows that can shadow a real table",
+    "rejects_scan": "creates a table of rejected scans that can shadow a real table",
+}
+
 # Functions that read files (DuckDB table functions and extensions). Allowed only when their
 # first argument is a plain string literal, or a list of them, naming files under allowed folders.
 FILE_READERS = frozenset({"glob", "sniff_csv", "sqlite_scan", "read_duckdb"})
@@ -246,6 +255,8 @@ def check(sql: str, policy: GuardPolicy) -> exp.Expression:
     Raises SqlSyntaxError when the SQL cannot be read and PermissionDenied, with one sentence
     naming what was refused, when it is not exactly one read-only query.
     """
+    if _off_for_tests:
+        return Unchecked(this=sql)
     dialect = Dialect.get_or_raise(policy.dialect)
     tokens = _tokenize(sql, dialect)
     if policy.dialect in EXECUTABLE_COMMENT_DIALECTS:
@@ -265,15 +276,55 @@ def check(sql: str, policy: GuardPolicy) -> exp.Expression:
     return query
 
 
+def executable_sql(query: exp.Expression, dialect: str) -> str:
+    """The text to execute for a checked (and capped) query: rendered, then parsed again in the
+    same dialect, and refused unless that gives back exactly one statement equal to `query`.
+
+    This is what makes "what runs is what was checked" independent of the generator: whatever
+    a future sqlglot renders wrongly (a dropped quote, a lost parenthesis) shows up as a
+    different tree or a second statement here, and is refused instead of run.
+    """
+    if isinstance(query, Unchecked):  # the guard is switched off by a test of the engine walls
+        return query.name
+    sql = render(query, dialect)
+    try:
+        statements = [s for s in Dialect.get_or_raise(dialect).parse(sql) if s is not None]
+    except (ParseError, TokenError, RecursionError):
+        statements = []
+    if len(statements) != 1 or statements[0] != _without_hints(query):
+        raise PermissionDenied(
+            "Refused: the SQL could not be rendered back as the one query that was checked "
+            "(it would run as something else); rewrite it more plainly, e.g. without quoted type names."
+        )
+    return sql
+
+
 def render(query: exp.Expression, dialect: str) -> str:
     """SQL text to execute, generated from the checked AST without comments or optimizer hints.
 
     Comments go because MySQL runs `/*! … */` comments as code. Hints (`/*+ … */`) go too: they
     are comments the engine parses, so a string regenerated inside one could close it early.
     """
+    return _without_hints(query).sql(dialect=dialect, comments=False)
+
+
+def _without_hints(query: exp.Expression) -> exp.Expression:
     if query.find(exp.Hint):
-        query = query.transform(lambda node: None if isinstance(node, exp.Hint) else node)
-    return query.sql(dialect=dialect, comments=False)
+        return query.transform(lambda node: None if isinstance(node, exp.Hint) else node)
+    return query
+
+
+# -- a switch for tests only ------------------------------------------------------------------
+# The tests of the engine walls set `_off_for_tests` (through their `guard_off` fixture) to prove
+# that each engine's own read-only wall holds with this guard out of the way. It is not a setting:
+# nothing but tests/ may touch it, and no configuration, environment variable or option reads it.
+_off_for_tests = False
+
+
+class Unchecked(exp.Expression):
+    """SQL text let through unparsed while the guard is switched off for a test."""
+
+    arg_types = {"this": True}
 
 
 def _tokenize(sql: str, dialect: Dialect) -> list[Token]:
@@ -424,10 +475,22 @@ def _check_function(func: exp.Func, policy: GuardPolicy) -> None:
         )
         if reason:
             raise PermissionDenied(f"Refused: {name}() {reason}.")
+    for argument in func.expressions:
+        option = _named_argument(argument)
+        if option in REFUSED_NAMED_ARGUMENTS:
+            raise PermissionDenied(f"Refused: {names[0]}(… {option} …) {REFUSED_NAMED_ARGUMENTS[option]}.")
     for name in names:
         if _is_file_reader(name):
             _check_file_argument(name, _path_argument(func), policy)
             return
+
+
+def _named_argument(argument: exp.Expression) -> str | None:
+    """The lower-case name of a `name = value` / `name := value` argument, else None."""
+    named = isinstance(argument, (exp.EQ, exp.PropertyEQ, exp.Kwarg))
+    if named and isinstance(argument.this, (exp.Column, exp.Identifier, exp.Var)):
+        return argument.this.name.lower()
+    return None
 
 
 def _is_file_reader(name: str) -> bool:
@@ -475,8 +538,15 @@ def _check_table_name(table: exp.Table, policy: GuardPolicy) -> None:
 
 
 def _check_path(reader: str, path: str, policy: GuardPolicy) -> None:
-    """Refuse a path unless it is a local file whose real location is inside an allowed folder."""
-    reads = f"Refused: {reader} reads '{path}'"
+    """Refuse a path unless every way the engine may read it is a local file inside an allowed
+    folder: DuckDB's glob takes a backslash for a folder separator (`..\\secret\\*.csv`), so a path
+    is checked as written and with its backslashes read as slashes."""
+    for reading in dict.fromkeys((path, path.replace("\\", "/"))):
+        _check_one_path(reader, path, reading, policy)
+
+
+def _check_one_path(reader: str, written: str, path: str, policy: GuardPolicy) -> None:
+    reads = f"Refused: {reader} reads '{written}'"
     if "://" in path or URL_PATTERN.match(path):
         raise PermissionDenied(
             f"{reads}, a URL; only local files under the allowed folders can be read."
@@ -500,7 +570,7 @@ def _check_path(reader: str, path: str, policy: GuardPolicy) -> None:
         raise PermissionDenied(f"{reads}, which is not a usable file path ({error}).") from error
     for location in locations:
         if not _inside(location, roots):
-            really = "" if location == path else f" (really {location})"
+            really = "" if location == written else f" (really {location})"
             raise PermissionDenied(
                 f"{reads}{really}, which is outside the allowed folders ({', '.join(roots)})."
             )
