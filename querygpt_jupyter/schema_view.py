@@ -32,3 +32,14 @@ def catalog_html(catalog: Catalog) -> str:
         comment = f"<div style='color:#888'>{html.escape(table.comment)}</div>" if table.comment else ""
         parts.append(f"<details><summary><b>{html.escape(table.name)}</b> · {rows} rows</summary>{comment}<div>{cols}</div></details>")
     return "".join(parts)
+
+
+def catalogs_text(named: "list[tuple[str, Catalog]]") -> str:
+    """Several connections' catalogues (`%ask tables`), each under the name --conn takes."""
+    return "\n\n".join(f"Connection {name}: {catalog_text(catalog)}" for name, catalog in named)
+
+
+def catalogs_html(named: "list[tuple[str, Catalog]]") -> str:
+    return "".join(
+        f"<div style='margin-top:6px'>Connection <b>{html.escape(name)}</b></div>{catalog_html(catalog)}"
+        for name, catalog in named)
