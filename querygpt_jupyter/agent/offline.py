@@ -289,6 +289,13 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
             for s in _head_words(stems):
                 if not (isinstance(table, _JoinView) and s in table.shadowed):
                     patterns.append(((s,), column, _PARTIAL))
+        if len(stems) > 1 and stems[-1] in _UNIT_WORDS and stems[-2] not in _HEAD_BEFORE:
+            # `body mass` names body_mass_g: a trailing unit may go unsaid
+            bare = stems[:-1]
+            patterns.append((bare, column, _FULL))
+            if len(bare) > 1:
+                patterns.extend(((s,), column, _PARTIAL) for s in _head_words(bare)
+                                if not (isinstance(table, _JoinView) and s in table.shadowed))
         if isinstance(column, _JoinColumn):
             # `customer country`, `product category`: in a join the table's name may qualify its column
             owner = _name_stems(column.table)
@@ -299,6 +306,9 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
 
 
 _HEAD_BEFORE = frozenset({"in", "per", "of", "by", "for", "and", "to"})
+
+# Units that end column names (`flipper_length_mm`, `price_usd`), as stems.
+_UNIT_WORDS = frozenset("mm cm km m g kg mg lb oz ml l ms sec hr kwh mph kmh usd eur gbp pct".split())
 
 
 def _head_words(stems: tuple[str, ...]) -> set[str]:
