@@ -81,7 +81,7 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
         return Choice(name, opened[name], f"it has {what}: {', '.join(sorted(scores[name]))}",
                       others=_others(by_name, name))
     pool = leaders or [c.name for c in candidates if c.name in scores or not scores]
-    name, reason = _fallback(pool, by_name, preferred)
+    name, reason = _fallback(pool, by_name, preferred, tied=bool(leaders))
     if name is None:
         raise _which_one(pool, sql)
     adapter = opened.get(name) or by_name[name].open()
@@ -115,9 +115,14 @@ def _tables_read(sql: str, catalog: Any) -> frozenset[str]:
     return frozenset(read) if read and read <= known else frozenset()
 
 
-def _fallback(pool: list[str], by_name: dict[str, Candidate], preferred: str | None) -> tuple[str | None, str]:
+def _fallback(pool: list[str], by_name: dict[str, Candidate], preferred: str | None,
+              tied: bool) -> tuple[str | None, str]:
+    """Several fit equally (`tied`), or none fits at all: the connection in use, else — when the
+    question points nowhere — the analyst's one source of data over the demo; else nobody."""
     if preferred in pool:
         return preferred, "the connection in use; no other fits the question better"
+    if tied:
+        return None, ""
     own = [name for name in pool if by_name[name].own]
     if len(own) == 1:
         return own[0], "your data; nothing in the question points elsewhere"
