@@ -73,7 +73,7 @@ def connection_line(answer: "Answer") -> str:
         name += f" (DataFrames {frames.replace(',', ', ')})"
     line = f"Connection: {name}"
     if answer.connection_reason:
-        line += f" — chosen automatically, {answer.connection_reason}; --conn NAME asks another"
+        line += f" — chosen automatically: {answer.connection_reason} (--conn NAME asks another)"
     return line
 
 

@@ -1633,7 +1633,7 @@ def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe
 
 
 def explained_words(question: str, catalog: Catalog) -> frozenset[str]:
-    """The question's content words (stems) this catalogue accounts for: as the planner links
+    """The question's content words (lower case) this catalogue accounts for: as the planner links
     them (table names, columns, sample values), plus any word of a table's or column's name
     (`body mass` of body_mass_g). Cheap (no queries): it tells which of several connections a
     question is about (connections/choose.py)."""
@@ -1650,6 +1650,6 @@ def explained_words(question: str, catalog: Catalog) -> frozenset[str]:
         for column in table.columns:
             name_words.update(_name_stems(column.name))
     covered.update(i for i, t in enumerate(tokens) if t.stem in name_words)
-    return frozenset(tokens[i].stem for i in covered
+    return frozenset(tokens[i].text for i in covered
                      if tokens[i].text not in _FUNCTION_WORDS and tokens[i].text not in _KEYWORD_WORDS
                      and tokens[i].number is None and len(tokens[i].text) > 1)

@@ -77,8 +77,8 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
     leaders = [name for name, words in scores.items() if len(words) == best] if best else []
     if len(leaders) == 1:
         name = leaders[0]
-        what = "the tables the SQL reads" if sql else "what the question names"
-        return Choice(name, opened[name], f"it has {what}: {', '.join(sorted(scores[name]))}",
+        what = "it has the tables the SQL reads" if sql else "its tables have"
+        return Choice(name, opened[name], f"{what} {', '.join(sorted(scores[name]))}",
                       others=_others(by_name, name))
     pool = leaders or [c.name for c in candidates if c.name in scores or not scores]
     name, reason = _fallback(pool, by_name, preferred, tied=bool(leaders))

@@ -109,7 +109,7 @@ function renderTable(table) {
 function renderConnection(turn) {
   return h("div", { class: "qg-meta qg-connection-used", dataset: { connection: turn.connection || "" } },
     `Connection: ${turn.connection}`
-    + (turn.connection_note ? ` — chosen automatically, ${turn.connection_note}; pick another in the Connection menu` : ""));
+    + (turn.connection_note ? ` — chosen automatically: ${turn.connection_note} (the Connection menu picks another)` : ""));
 }
 
 /** @param {any} v */
