@@ -214,3 +214,20 @@ def test_a_count_with_a_value_is_answered_right(chinook):
 def test_questions_beyond_the_planner_are_refused_not_guessed(question, penguins, chinook):
     answer = qg.ask(question, db={"penguins": penguins, **chinook})
     assert answer.error is not None and answer.error.code == "AGENT_FAILURE" and answer.sql is None
+
+
+# -- the model agent ----------------------------------------------------------------------------
+
+def test_the_model_is_given_the_frames_schema_and_its_sql_runs_on_them(penguins):
+    from fakes.openai_server import Reply, ScriptedOpenAIServer
+
+    sql = 'SELECT species, ROUND(AVG(body_mass_g)) AS mass FROM penguins WHERE sex = \'female\' GROUP BY species ORDER BY species'
+    with ScriptedOpenAIServer([Reply(f"```sql\n{sql}\n```")]) as server:
+        answer = qg.ask("Average mass of female penguins per species, rounded", db={"penguins": penguins},
+                        model="openai/gpt-4o-mini", api_base=server.base_url, tools="off")
+        system = server.requests[0]["messages"][0]["content"]
+    assert "CREATE TABLE penguins" in system and "body_mass_g DOUBLE" in system and "344 rows" in system
+    assert "'Adelie'" in system                       # sample values of the frame's text columns
+    assert answer.error is None, answer.error
+    female = penguins[penguins.sex == "female"].groupby("species")["body_mass_g"].mean().round()
+    assert answer.df.values.tolist() == [[k, v] for k, v in female.items()]
