@@ -159,8 +159,12 @@ class AskMagics(Magics):
             choice = self.session.choose(parts[1] if parts else None)
             shown = [(choice.name, introspect(choice.adapter))]
         else:
-            candidates = sorted(self.session.candidates(), key=lambda c: c.name != self.session.current)
-            shown = [(c.name, introspect(c.open())) for c in candidates]
+            shown = []
+            for candidate in sorted(self.session.candidates(), key=lambda c: c.name != self.session.current):
+                try:
+                    shown.append((candidate.name, introspect(candidate.open())))
+                except Exception as error:   # one broken connection (closed, unreachable) must not hide the others
+                    shown.append((candidate.name, error))
         display({"text/html": catalogs_html(shown), "text/plain": catalogs_text(shown)}, raw=True)
 
     def _cmd_model(self, rest: str) -> None:

@@ -165,3 +165,17 @@ def test_ask_in_a_notebook_chooses_as_the_magic_does(shell):
     answer = qg.ask("Average horsepower by origin")
     assert answer.error is None and answer.connection_name == "demo" and "horsepower" in answer.connection_reason
     assert qg.schema(SALES).tables[0].row_count == 4
+
+
+def test_a_connection_that_cannot_be_opened_hides_no_other(shell, tmp_path):
+    import sqlite3
+
+    broken = sqlite3.connect(tmp_path / "x.sqlite")
+    broken.close()
+    shell.user_ns["old"] = broken
+    shell.user_ns["sales"] = SALES
+    result, text, _ = run(shell, "%ask tables")
+    assert result.success and "Connection old: could not be opened" in text
+    assert "sales (4 rows)" in text and "seattle_weather" in text
+    result, text, _ = ask_cell(shell, "Total amount per region")      # nor break the choice for a question
+    assert result.success and "Connection: dataframes" in text

@@ -71,8 +71,8 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
             try:
                 adapter = opened[candidate.name] = candidate.open()
                 scores[candidate.name] = _evidence(question, adapter, sql)
-            except errors.QueryGPTError as error:   # a connection that fails to open cannot be the answer
-                log.debug("querygpt: %s left out of the choice: %s", candidate.name, error)
+            except Exception as error:   # a connection that fails to open (closed, unreachable) cannot be the answer
+                log.info("querygpt: %s left out of the choice: %s", candidate.name, error)
     best = max((len(words) for words in scores.values()), default=0)
     leaders = [name for name, words in scores.items() if len(words) == best] if best else []
     if len(leaders) == 1:
