@@ -110,9 +110,6 @@ class Session:
         return choose(self.candidates(), question=question, sql=sql, explicit=explicit, explicit_how=how,
                       open_named=self._open_named, preferred=self.current)
 
-    def resolve_name(self, name: str | None = None, question: str | None = None) -> str:
-        return self.choose(name, question).name
-
     def adapter(self, name: str | None = None, question: str | None = None):
         return self.choose(name, question).adapter
 
