@@ -42,9 +42,12 @@ def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
             _memory[key] = cached
             return cached
     catalog = Catalog(adapter.dialect, fingerprint, tuple(_with_statistics(adapter, t) for t in tables))
-    _memory[key] = catalog
     if version is None:
         _write_disk(key, catalog)
+    else:   # frames change often: keep only their latest version in memory
+        for stale in [k for k in _memory if len(k) == 3 and k[0] == adapter.label]:
+            del _memory[stale]
+    _memory[key] = catalog
     return catalog
 
 
