@@ -52,17 +52,17 @@ class TurnResult:
 
 
 def prepare_turn(session: "Session", conn: str | None = None, *, question: str | None = None, sql: bool = False,
-                 how: str = "--conn", **overrides: Any) -> PreparedTurn:
+                 how: str = "--conn", pick_with: str = "--conn NAME", **overrides: Any) -> PreparedTurn:
     """Options, connection and conversation history for one turn. The connection is `conn` (named
     by `how`: --conn, the sidebar), else the one `question` (SQL text when `sql`) is about — see
-    connections/choose.py. `overrides` are `Ask` option names (`model=`, `chart=`, `view=`); None
+    connections/choose.py; when that is unclear, the error says to pick one with `pick_with`. `overrides` are `Ask` option names (`model=`, `chart=`, `view=`); None
     means "as configured"."""
     from .agent.turn import TurnOptions
     from .api import prior_turns
     from .config import make_config
 
     config = make_config(session.config, **overrides)
-    choice = session.choose(conn, question=question, sql=sql, how=how)
+    choice = session.choose(conn, question=question, sql=sql, how=how, pick_with=pick_with)
     adapter = choice.adapter
     earlier = [a for a in session.conversation(adapter.label) if a.model]
     return PreparedTurn(config, choice.name, adapter, TurnOptions.from_config(config, prior_turns(earlier)), choice)

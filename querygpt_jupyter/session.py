@@ -100,7 +100,7 @@ class Session:
         return name
 
     def choose(self, name: str | None = None, question: str | None = None, sql: bool = False,
-               how: str = "--conn"):
+               how: str = "--conn", pick_with: str = "--conn NAME"):
         """The connection a turn uses, opened (a `connections.choose.Choice`): the one named (by
         `how`: --conn, the sidebar), else `Ask.conn`, else the one the question is about."""
         from .connections.choose import choose
@@ -108,7 +108,7 @@ class Session:
         explicit = name or self.config.conn or None
         how = how if name else "%config Ask.conn"
         return choose(self.candidates(), question=question, sql=sql, explicit=explicit, explicit_how=how,
-                      open_named=self._open_named, preferred=self.current)
+                      open_named=self._open_named, preferred=self.current, pick_with=pick_with)
 
     def adapter(self, name: str | None = None, question: str | None = None):
         return self.choose(name, question).adapter

@@ -45,9 +45,11 @@ class Choice:
 
 def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql: bool = False,
            explicit: str | None = None, explicit_how: str = "--conn",
-           open_named: Callable[[str], Any] | None = None, preferred: str | None = None) -> Choice:
+           open_named: Callable[[str], Any] | None = None, preferred: str | None = None,
+           pick_with: str = "--conn NAME") -> Choice:
     """The connection for `question` (SQL text when `sql`); see the module's docstring.
-    `open_named` opens an explicit name that is no candidate (a DataFrame's variable name)."""
+    `open_named` opens an explicit name that is no candidate (a DataFrame's variable name);
+    `pick_with` says, in the caller's terms, how to name one when the choice is unclear."""
     by_name = {c.name: c for c in candidates}
     if explicit:
         if explicit in by_name:
@@ -83,7 +85,7 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
     pool = leaders or [c.name for c in candidates if c.name in scores or not scores]
     name, reason = _fallback(pool, by_name, preferred, tied=bool(leaders))
     if name is None:
-        raise _which_one(pool, sql)
+        raise _which_one(pool, sql, pick_with)
     adapter = opened.get(name) or by_name[name].open()
     return Choice(name, adapter, reason, others=_others(by_name, name))
 
@@ -131,12 +133,11 @@ def _fallback(pool: list[str], by_name: dict[str, Candidate], preferred: str | N
     return None, ""
 
 
-def _which_one(pool: list[str], sql: bool) -> errors.UsageError:
+def _which_one(pool: list[str], sql: bool, pick_with: str) -> errors.UsageError:
+    """One sentence: the candidates, and how to name one."""
     names = " or ".join([", ".join(pool[:-1]), pool[-1]]) if len(pool) > 1 else pool[0]
     what = "SQL" if sql else "question"
-    return errors.UsageError(
-        f"This {what} could be for {names}: say which with --conn NAME.",
-        hint="Or set one for every question with %config Ask.conn = 'NAME' (the sidebar has a Connection menu).")
+    return errors.UsageError(f"This {what} could be for {names}: say which with {pick_with}.", hint="")
 
 
 def _others(by_name: dict[str, Candidate], chosen: str) -> tuple[str, ...]:

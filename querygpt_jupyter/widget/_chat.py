@@ -113,7 +113,7 @@ class ChatWidget(anywidget.AnyWidget):
 
         conn = overrides.pop("conn", None)
         prepared = opened["turn"] = prepare_turn(self.session, conn, question=question, how="the sidebar's picker",
-                                                 **overrides)
+                                                 pick_with="the Connection menu above", **overrides)
         return prepared.stamp(ask_turn(question, prepared.adapter, prepared.options, listener))
 
     def stop(self) -> None:
