@@ -231,3 +231,12 @@ def test_the_model_is_given_the_frames_schema_and_its_sql_runs_on_them(penguins)
     assert answer.error is None, answer.error
     female = penguins[penguins.sex == "female"].groupby("species")["body_mass_g"].mean().round()
     assert answer.df.values.tolist() == [[k, v] for k, v in female.items()]
+
+
+def test_a_frame_changed_in_place_is_catalogued_again():
+    frame = pd.DataFrame({"region": ["north", "south", "north"], "amount": [1.0, 2.0, 3.0]})
+    assert set(qg.schema({"sales": frame}).tables[0].column("region").samples) == {"north", "south"}
+    frame["region"] = frame["region"].str.upper()
+    assert set(qg.schema({"sales": frame}).tables[0].column("region").samples) == {"NORTH", "SOUTH"}
+    answer = qg.ask("Total amount in NORTH", db={"sales": frame})
+    assert answer.error is None and answer.df.iloc[0, 0] == 4.0

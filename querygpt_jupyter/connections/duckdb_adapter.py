@@ -75,7 +75,7 @@ class DuckDBAdapter:
         scan), and timestamps show in the frames' own time zone when they share one."""
         import duckdb
 
-        from .frames import as_registrable, shared_time_zone
+        from .frames import as_registrable, data_version, shared_time_zone
 
         prepared = {str(name): as_registrable(frame) for name, frame in frames.items()}
         con = duckdb.connect(":memory:")
@@ -86,7 +86,7 @@ class DuckDBAdapter:
             con.execute(f"SET TimeZone = {exp.Literal.string(zone).sql('duckdb')}")
         _sandbox(con, allowed_paths)
         adapter = cls(con, "dataframes:" + ",".join(sorted(prepared)), owned=True, rollback_wall=False)
-        adapter.data_version = ";".join(f"{name}={id(frame)}:{frame.shape}" for name, frame in frames.items())
+        adapter.data_version = ";".join(f"{name}={data_version(frame)}" for name, frame in prepared.items())
         return adapter
 
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()

@@ -34,6 +34,22 @@ def as_registrable(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
+SAMPLED_ROWS = 1_000   # rows hashed to notice a frame changed in place (a column upper-cased, mapped)
+
+
+def data_version(frame: "pd.DataFrame") -> str:
+    """A cheap token that changes when the frame does: its shape, dtypes and a hash of up to
+    SAMPLED_ROWS evenly spaced rows. Catalogues (row counts, sample values) are cached per token."""
+    import pandas as pd
+
+    step = max(1, len(frame) // SAMPLED_ROWS)
+    try:
+        digest = int(pd.util.hash_pandas_object(frame.iloc[::step], index=False).sum())
+    except (TypeError, ValueError):   # unhashable cells (lists, dicts): hash their text instead
+        digest = int(pd.util.hash_pandas_object(frame.iloc[::step].astype(str), index=False).sum())
+    return f"{frame.shape}:{tuple(map(str, frame.dtypes))}:{digest}"
+
+
 def shared_time_zone(frames: Iterable["pd.DataFrame"]) -> str | None:
     """The one time zone of every tz-aware datetime column, or None (no such column, or several
     zones): DuckDB then shows timestamps, and truncates them to days, in that zone, as pandas does."""
