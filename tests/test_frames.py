@@ -240,3 +240,10 @@ def test_a_frame_changed_in_place_is_catalogued_again():
     assert set(qg.schema({"sales": frame}).tables[0].column("region").samples) == {"NORTH", "SOUTH"}
     answer = qg.ask("Total amount in NORTH", db={"sales": frame})
     assert answer.error is None and answer.df.iloc[0, 0] == 4.0
+
+
+def test_an_unnamed_time_index_is_a_column_and_a_row_number_is_not():
+    series = pd.DataFrame({"v": [1, 2, 3]}, index=pd.date_range("2024-01-01", periods=3))
+    filtered = pd.DataFrame({"v": [1, 2, 3]}).iloc[[0, 2]]           # an integer index left by a filter
+    assert [c.name for c in qg.schema({"s": series}).tables[0].columns] == ["index", "v"]
+    assert [c.name for c in qg.schema({"f": filtered}).tables[0].columns] == ["v"]

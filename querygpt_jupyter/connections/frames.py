@@ -102,5 +102,5 @@ def _scannable(series: "pd.Series") -> "pd.Series":
     if isinstance(dtype, pd.PeriodDtype):
         return series.dt.start_time          # a month period → the month's first instant: dates still work
     if isinstance(dtype, pd.SparseDtype):
-        return as_registrable(series.sparse.to_dense().to_frame()).iloc[:, 0]
+        return series.sparse.to_dense()
     return series.astype("string")           # intervals, complex numbers: shown as text
