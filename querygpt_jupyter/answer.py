@@ -27,6 +27,8 @@ class Answer:
     chart_note: str | None = None      # said when the chart shows reduced data
     chart_description: str | None = None
     connection: str | None = None      # label without secrets
+    connection_name: str | None = None   # as --conn takes it, when a notebook session chose the connection
+    connection_reason: str | None = None  # why that one, when several were visible and none was named
     fingerprint: str | None = None
     executed_sql: str | None = None    # with the row cap, as it ran
     attempts: list[dict] = field(default_factory=list)   # model candidates: {"sql", "error"}
@@ -88,6 +90,7 @@ class Answer:
             "usage": dict(self.usage),
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             "error": None if self.error is None else self.error.to_dict(),
+            "connection": self.connection_name or self.connection,
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):

@@ -17,11 +17,11 @@ def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Li
     from .agent.turn import TurnOptions, ask_turn
 
     cfg = _config(model=model, **options)
-    adapter, failed = _open(db, cfg, question=question, model=cfg.model)
+    opened, failed = _open(db, cfg, question=question, model=cfg.model)
     if failed:
         return failed
-    return _recorded(ask_turn(question, adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event),
-                     cfg, record_as)
+    answer = ask_turn(question, opened.adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event)
+    return _recorded(opened.stamp(answer), cfg, record_as)
 
 
 def _recorded(answer: Answer, cfg, source: str) -> Answer:
@@ -53,11 +53,12 @@ def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: 
     from .agent.turn import TurnOptions, sql_turn
 
     cfg = _config(**options)
-    adapter, failed = _open(db, cfg, question=question, sql=sql)
+    opened, failed = _open(db, cfg, question=question, sql=sql)
     if failed:
         return failed
     turn_options = replace(TurnOptions.from_config(cfg), defer_chart=True)
-    return _recorded(sql_turn(sql, adapter, turn_options, on_event, question=question), cfg, record_as)
+    answer = sql_turn(sql, opened.adapter, turn_options, on_event, question=question)
+    return _recorded(opened.stamp(answer), cfg, record_as)
 
 
 def schema(db: Any = None, **options):
@@ -65,8 +66,7 @@ def schema(db: Any = None, **options):
     from .connections.introspect import introspect
 
     cfg = _config(**options)
-    adapter = _session_or_open(db, cfg)
-    return introspect(adapter)
+    return introspect(_session_or_open(db, cfg).adapter)
 
 
 def _config(**overrides):
@@ -77,19 +77,23 @@ def _config(**overrides):
     return make_config(session.config if session else None, **overrides)
 
 
-def _session_or_open(db: Any, cfg):
+def _session_or_open(db: Any, cfg, text: str | None = None, sql: bool = False):
+    """The connection to ask, as a `connections.choose.Choice`: `db` when given; in a notebook
+    with no `db`, the one the question (or SQL) is about, as `%%ask` chooses it."""
+    from .connections.choose import Choice
     from .connections.resolve import open_connection
     from .session import current_session
 
     session = current_session()
     if db is None and session is not None:
-        return session.adapter()
-    return open_connection(db, cfg.resolved_allowed_paths())
+        return session.choose(None, question=text, sql=sql, pick_with="db=, or %config Ask.conn = 'NAME'")
+    return Choice("", open_connection(db, cfg.resolved_allowed_paths()), "given as db", automatic=False)
 
 
 def _open(db: Any, cfg, **answer_fields):
+    text = answer_fields.get("sql") or answer_fields.get("question")
     try:
-        return _session_or_open(db, cfg), None
+        return _session_or_open(db, cfg, text, sql="sql" in answer_fields), None
     except errors.QueryGPTError as error:
         if isinstance(error, errors.UsageError):
             raise

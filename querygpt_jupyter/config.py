@@ -20,6 +20,10 @@ class Ask(Configurable):
         OFFLINE_MODEL,
         help="LiteLLM model string (openai/gpt-4o-mini, ollama/llama3, ...) or querygpt/offline.",
     ).tag(config=True)
+    conn = Unicode(
+        "", help="The connection every question asks (a name as --conn takes it). Empty: each question goes "
+                 "to the connection whose tables it names, and --conn or the sidebar's picker choose per question.",
+    ).tag(config=True)
     api_base = Unicode("", help="Base URL of an OpenAI-compatible server (vLLM, LM Studio, Ollama).").tag(config=True)
     max_rows = Int(10_000, min=1, help="Row cap added to every query; `truncated` says when it cut.").tag(config=True)
     timeout_s = Float(60.0, min=0.01, help="Seconds a query may run before it is cancelled (QUERY_TIMEOUT).").tag(config=True)

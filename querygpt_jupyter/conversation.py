@@ -33,6 +33,14 @@ class PreparedTurn:
     connection: str         # the connection's name, as `--conn` would take it
     adapter: Any            # the open connection
     options: "TurnOptions"  # what the agent gets, including earlier turns on the same connection
+    choice: Any = None      # how the connection was chosen (connections/choose.py `Choice`)
+
+    def stamp(self, answer: "Answer") -> "Answer":
+        """Say on the answer which connection it came from, and why when it was chosen among several."""
+        if self.choice is not None:
+            return self.choice.stamp(answer)
+        answer.connection_name = self.connection
+        return answer
 
 
 @dataclass(frozen=True)
@@ -43,18 +51,21 @@ class TurnResult:
     record: Any = None      # what the session's history recorded (the magic puts it in the output's metadata)
 
 
-def prepare_turn(session: "Session", conn: str | None = None, **overrides: Any) -> PreparedTurn:
-    """Options, connection and conversation history for one turn. `overrides` are `Ask` option
-    names (`model=`, `chart=`, `view=`); None means "as configured"."""
+def prepare_turn(session: "Session", conn: str | None = None, *, question: str | None = None, sql: bool = False,
+                 how: str = "--conn", pick_with: str = "--conn NAME", **overrides: Any) -> PreparedTurn:
+    """Options, connection and conversation history for one turn. The connection is `conn` (named
+    by `how`: --conn, the sidebar), else the one `question` (SQL text when `sql`) is about — see
+    connections/choose.py; when that is unclear, the error says to pick one with `pick_with`. `overrides` are `Ask` option names (`model=`, `chart=`, `view=`); None
+    means "as configured"."""
     from .agent.turn import TurnOptions
     from .api import prior_turns
     from .config import make_config
 
     config = make_config(session.config, **overrides)
-    name = session.resolve_name(conn)
-    adapter = session.adapter(name)
+    choice = session.choose(conn, question=question, sql=sql, how=how, pick_with=pick_with)
+    adapter = choice.adapter
     earlier = [a for a in session.conversation(adapter.label) if a.model]
-    return PreparedTurn(config, name, adapter, TurnOptions.from_config(config, prior_turns(earlier)))
+    return PreparedTurn(config, choice.name, adapter, TurnOptions.from_config(config, prior_turns(earlier)), choice)
 
 
 def run_turn(session: "Session", text: str, *, conn: str | None = None, listener: Listener = ignore,
@@ -65,12 +76,12 @@ def run_turn(session: "Session", text: str, *, conn: str | None = None, listener
     `prepare_turn` result (e.g. to interrupt its adapter)."""
     from .agent.turn import ask_turn, sql_turn
 
-    turn = prepared or prepare_turn(session, conn, **overrides)
+    turn = prepared or prepare_turn(session, conn, question=text, sql=sql, **overrides)
     if sql:
         answer = sql_turn(text, turn.adapter, turn.options, listener, question=question)
     else:
         answer = ask_turn(text, turn.adapter, turn.options, listener)
-    record = session.add_answer(answer, source=source)
+    record = session.add_answer(turn.stamp(answer), source=source)
     return TurnResult(answer, turn.connection, turn.config, record)
 
 

@@ -56,10 +56,25 @@ def answer_html(answer: "Answer", view: str = "user", show_chart_note: bool = Tr
     if show_chart_note and answer.chart_note:
         parts.append(f'<div class="qg-meta">{html.escape(answer.chart_note)}</div>')
     parts.extend(f'<div class="qg-meta">{html.escape(note)}</div>' for note in answer.notes)
+    if answer.connection_name or answer.connection:
+        parts.append(f'<div class="qg-meta qg-connection">{html.escape(connection_line(answer))}</div>')
     if view == "developer":
         parts.append(_developer_html(answer))
     parts.append("</div>")
     return "".join(parts)
+
+
+def connection_line(answer: "Answer") -> str:
+    """Which connection answered, and why when it was chosen among several: on every answer."""
+    label = answer.connection or ""
+    frames = label[len("dataframes:"):] if label.startswith("dataframes:") else ""
+    name = answer.connection_name or ("dataframes" if frames else label) or "—"
+    if frames and frames != name:
+        name += f" (DataFrames {frames.replace(',', ', ')})"
+    line = f"Connection: {name}"
+    if answer.connection_reason:
+        line += f" — chosen automatically: {answer.connection_reason} (--conn NAME asks another)"
+    return line
 
 
 def _table_html(answer: "Answer") -> str:
@@ -109,6 +124,8 @@ def answer_text(answer: "Answer") -> str:
     if answer.df is not None:
         lines.append(answer.df.head(TABLE_HEAD_ROWS).to_string(index=False))
         lines.append(f"({answer.row_count} rows{', truncated' if answer.truncated else ''})")
+    if answer.connection_name or answer.connection:
+        lines.append(connection_line(answer))
     return "\n".join(lines)
 
 

@@ -49,7 +49,7 @@ class AskMagics(Magics):
         words = line.split(None, 1)
         if cell is None and words and words[0] in SUBCOMMANDS:
             rest = words[1] if len(words) > 1 else ""
-            if not (words[0] == "tables" and rest.strip()):
+            if not (words[0] == "tables" and rest.strip() and rest.split()[0] != "--conn"):
                 return getattr(self, f"_cmd_{words[0]}")(rest)
         args = parse_argstring(self.ask, line)
         text = cell if cell is not None else " ".join(args.question)
@@ -67,8 +67,8 @@ class AskMagics(Magics):
             raise errors.UsageError("Nothing to ask.", hint="Write a question after %ask, or in the body of a %%ask cell.")
         if args.new:
             self.session.new_conversation()
-        prepared = prepare_turn(self.session, args.conn, model=args.model, chart=False if args.no_chart else None,
-                                view=args.view)
+        prepared = prepare_turn(self.session, args.conn, question=text, sql=args.sql, model=args.model,
+                                chart=False if args.no_chart else None, view=args.view)
         cfg, conn, adapter, options = prepared.config, prepared.connection, prepared.adapter, prepared.options
         progress = ProgressLine(developer=cfg.view == "developer")
         if args.sql:
@@ -76,8 +76,13 @@ class AskMagics(Magics):
         else:
             answer = self._replay_or_ask(text, adapter, cfg, options, progress, fresh=args.fresh)
         progress.close(answer)
-        turn = self.session.add_answer(answer)
+        turn = self.session.add_answer(prepared.stamp(answer))
         if answer.error is not None:
+            from IPython.display import display
+
+            from .display import connection_line
+
+            display({"text/plain": connection_line(answer)}, raw=True)
             if cfg.view == "developer" and answer.attempts:
                 from IPython.display import display
 
@@ -144,13 +149,27 @@ class AskMagics(Magics):
         display({"text/plain": f"Connected {connected}: {label}"}, raw=True)
 
     def _cmd_tables(self, rest: str) -> None:
+        """`%ask tables [--conn NAME]`: the catalogue of the connection named (or set with
+        `%config Ask.conn`), else of every connection a question may go to, the one in use first."""
         from IPython.display import display
 
         from .connections.introspect import introspect
-        from .schema_view import catalog_html, catalog_text
+        from .schema_view import catalogs_html, catalogs_text
 
-        catalog = introspect(self.session.adapter())
-        display({"text/html": catalog_html(catalog), "text/plain": catalog_text(catalog)}, raw=True)
+        parts = shlex.split(rest)
+        if parts and (parts[0] != "--conn" or len(parts) != 2):
+            raise errors.UsageError("Usage: %ask tables [--conn NAME]")
+        if parts or self.session.config.conn:
+            choice = self.session.choose(parts[1] if parts else None)
+            shown = [(choice.name, introspect(choice.adapter))]
+        else:
+            shown = []
+            for candidate in sorted(self.session.candidates(), key=lambda c: c.name != self.session.current):
+                try:
+                    shown.append((candidate.name, introspect(candidate.open())))
+                except Exception as error:   # one broken connection (closed, unreachable) must not hide the others
+                    shown.append((candidate.name, error))
+        display({"text/html": catalogs_html(shown), "text/plain": catalogs_text(shown)}, raw=True)
 
     def _cmd_model(self, rest: str) -> None:
         """`%ask model [M] [--key-env NAME] [--api-base URL]`: the variable's name is kept, never the key."""

@@ -32,3 +32,18 @@ def catalog_html(catalog: Catalog) -> str:
         comment = f"<div style='color:#888'>{html.escape(table.comment)}</div>" if table.comment else ""
         parts.append(f"<details><summary><b>{html.escape(table.name)}</b> · {rows} rows</summary>{comment}<div>{cols}</div></details>")
     return "".join(parts)
+
+
+def catalogs_text(named: "list[tuple[str, Catalog | Exception]]") -> str:
+    """Several connections' catalogues (`%ask tables`), each under the name --conn takes; a
+    connection that failed to open shows its error instead."""
+    return "\n\n".join(f"Connection {name}: " + (catalog_text(catalog) if isinstance(catalog, Catalog)
+                                                  else f"could not be opened: {catalog}")
+                         for name, catalog in named)
+
+
+def catalogs_html(named: "list[tuple[str, Catalog | Exception]]") -> str:
+    return "".join(
+        f"<div style='margin-top:6px'>Connection <b>{html.escape(name)}</b></div>"
+        + (catalog_html(catalog) if isinstance(catalog, Catalog) else f"<div>could not be opened: {html.escape(str(catalog))}</div>")
+        for name, catalog in named)

@@ -14,7 +14,9 @@ _session: "Session | None" = None
 # type modules whose objects are connections we can query
 _CONNECTION_MODULES = ("duckdb", "sqlite3", "sqlalchemy")
 JUPYSQL_NAME = "jupysql"  # JupySQL's current %sql connection, when JupySQL is loaded
-SPECIAL_NAMES = ("demo", "dataframes")
+# names that always mean a built-in connection: `%ask connect … --name` cannot take them
+RESERVED_NAMES = {"demo": "the demo database", "dataframes": "the namespace's DataFrames",
+                  JUPYSQL_NAME: "JupySQL's current connection"}
 
 
 class Session:
@@ -22,7 +24,7 @@ class Session:
         self.shell = shell
         self.config = Ask(parent=shell, config=getattr(shell, "config", None))
         self.named: dict[str, Any] = {}      # %ask connect URL --name N
-        self.current: str | None = None      # chosen by %ask connect or --conn
+        self.current: str | None = None      # in use: the last connected or answered; preferred in a tie
         self.answers: list = []              # every turn of this kernel, oldest first
         self.conversation_id = uuid.uuid4().hex
         self._produced: set[int] = set()     # ids of DataFrames querygpt bound (not the user's data)
@@ -37,6 +39,8 @@ class Session:
         from .history.recorder import record
 
         turn = record(answer, source=source, notebook=self.notebook(), store=self.config.history)
+        if answer.connection_name and answer.error is None:
+            self.current = answer.connection_name   # follow-ups with nothing to tell stay on it
         for listener in list(self._listeners):
             try:
                 listener(answer)
@@ -81,7 +85,12 @@ class Session:
 
     # -- connections -------------------------------------------------------------------------------
     def connect(self, spec: Any, name: str | None = None) -> str:
-        """Remember a connection under `name` and make it current; opening it now surfaces errors early."""
+        """Remember a connection under `name` and make it the one in use; opening it now surfaces
+        errors early. The built-in names (demo, dataframes, jupysql) cannot be taken."""
+        if name and name.lower() in RESERVED_NAMES and not (name.lower() == "demo" and _is_demo(spec)):
+            raise errors.UsageError(
+                f"{name!r} is the name of a built-in connection ({RESERVED_NAMES[name.lower()]}); choose another name.",
+                hint="For example: %ask connect URL --name mydb")
         name = name or _default_name(spec)
         from .connections.resolve import open_connection
 
@@ -90,15 +99,46 @@ class Session:
         self.current = name
         return name
 
-    def resolve_name(self, name: str | None = None) -> str:
-        """The connection a turn uses: the one named, else the current one, else a sensible default."""
-        return name or self.current or self._default_choice()
+    def choose(self, name: str | None = None, question: str | None = None, sql: bool = False,
+               how: str = "--conn", pick_with: str = "--conn NAME"):
+        """The connection a turn uses, opened (a `connections.choose.Choice`): the one named (by
+        `how`: --conn, the sidebar), else `Ask.conn`, else the one the question is about."""
+        from .connections.choose import choose
 
-    def adapter(self, name: str | None = None):
+        explicit = name or self.config.conn or None
+        how = how if name else "%config Ask.conn"
+        return choose(self.candidates(), question=question, sql=sql, explicit=explicit, explicit_how=how,
+                      open_named=self._open_named, preferred=self.current, pick_with=pick_with)
+
+    def adapter(self, name: str | None = None, question: str | None = None):
+        return self.choose(name, question).adapter
+
+    def candidates(self) -> list:
+        """Every connection a question may go to: named ones, connection objects in the
+        namespace (and JupySQL's), the namespace's DataFrames together, and the demo database."""
+        from .connections.choose import Candidate
+        from .connections.resolve import open_connection
+
+        paths = self.config.resolved_allowed_paths()
+        found = [Candidate(name, (lambda spec=spec: open_connection(spec, paths)), own=not _is_demo(spec))
+                 for name, spec in self.named.items()]
+        for name, obj in self.namespace_connections().items():
+            if name not in self.named and (name not in RESERVED_NAMES or name == JUPYSQL_NAME):
+                found.append(Candidate(name, lambda name=name: self._open_named(name)))
+        if self.namespace_frames() and "dataframes" not in self.named:
+            found.append(Candidate("dataframes", lambda: self._open_named("dataframes")))
+        if "demo" not in self.named:
+            found.append(Candidate("demo", lambda: open_connection("demo", paths), own=False))
+        return found
+
+    def _open_named(self, name: str):
+        """An adapter for a name as --conn takes it: a built-in, a named connection, a variable
+        holding a connection or a DataFrame, or JupySQL's connection."""
         from .connections.resolve import from_object, open_connection
 
         paths = self.config.resolved_allowed_paths()
-        name = self.resolve_name(name)
+        if name in self.named:
+            return open_connection(self.named[name], paths)
         if name == "demo":
             return open_connection("demo", paths)
         if name == "dataframes":
@@ -106,8 +146,6 @@ class Session:
             if not frames:
                 raise errors.UsageError("There are no DataFrames in the namespace to ask about.")
             return from_object(frames, paths, name="dataframes")
-        if name in self.named:
-            return open_connection(self.named[name], paths)
         namespace = self._namespace()
         if name in namespace and _is_queryable(namespace[name]):
             return from_object(namespace[name], paths, name=name)
@@ -119,19 +157,8 @@ class Session:
             hint=f"Known: {', '.join(self.connection_names()) or 'none'}. Add one with `%ask connect URL --name NAME`.",
         )
 
-    def _default_choice(self) -> str:
-        objects = self.namespace_connections()
-        if len(objects) == 1:
-            return next(iter(objects))
-        if len(objects) > 1:
-            raise errors.UsageError(
-                f"Several connections are defined ({', '.join(objects)}); say which one.",
-                hint="Add --conn NAME, or make one current with `%ask connect NAME`.",
-            )
-        return "dataframes" if self.namespace_frames() else "demo"
-
     def connection_names(self) -> list[str]:
-        return [*self.named, *self.namespace_connections(), *(["dataframes"] if self.namespace_frames() else []), "demo"]
+        return [c.name for c in self.candidates()]
 
     def namespace_connections(self) -> dict[str, Any]:
         """Connection objects in the namespace, plus JupySQL's current `%sql` connection (named
@@ -143,10 +170,9 @@ class Session:
         return found
 
     def namespace_frames(self) -> dict[str, Any]:
-        return {
-            k: v for k, v in self._namespace().items()
-            if type(v).__module__.startswith("pandas") and type(v).__name__ == "DataFrame" and id(v) not in self._produced
-        }
+        from .connections.frames import is_dataframe
+
+        return {k: v for k, v in self._namespace().items() if is_dataframe(v) and id(v) not in self._produced}
 
     def bind(self, name: str, frame: Any) -> None:
         """Put a result in the user's namespace, remembering it is ours (not a data source)."""
@@ -190,18 +216,27 @@ def _is_connection(obj: Any) -> bool:
 
 
 def _is_queryable(obj: Any) -> bool:
-    return _is_connection(obj) or (type(obj).__module__.startswith("pandas") and type(obj).__name__ == "DataFrame")
+    from .connections.frames import is_dataframe
+
+    return _is_connection(obj) or is_dataframe(obj)
+
+
+def _is_demo(spec: Any) -> bool:
+    return isinstance(spec, str) and spec.strip().lower() == "demo"
 
 
 def _default_name(spec: Any) -> str:
+    """A name from the URL or path (`shop` for shop.duckdb); never a built-in's name (a file
+    demo.duckdb becomes demo_db)."""
+    if _is_demo(spec):
+        return "demo"
     if isinstance(spec, str):
-        if spec.strip().lower() == "demo":
-            return "demo"
         import os
 
         tail = spec.rstrip("/").split("/")[-1].split("?")[0]
         stem = os.path.splitext(tail)[0] or "db"
-        return "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_") or "db"
+        name = "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_") or "db"
+        return f"{name}_db" if name.lower() in RESERVED_NAMES else name
     return "db"
 
 

@@ -90,3 +90,34 @@ def test_the_report_runs_headless_and_replays_on_the_second_run(tmp_path):
     assert "Replayed the SQL querygpt/offline wrote" in replayed
     carried = [o["metadata"]["querygpt"] for o in outputs_of(first, "%%ask --name precipitation") if "querygpt" in o.get("metadata", {})]
     assert carried and carried[0]["sql"] and carried[0]["format"] == 1
+
+
+PENGUINS_CSV = os.path.join(ROOT, "tests", "data", "penguins.csv")
+
+
+@pytest.mark.parametrize("order", [("frames", "demo"), ("demo", "frames")])
+def test_a_dataframe_and_the_demo_both_answer_in_a_real_kernel(order, tmp_path, demo_path):
+    """A notebook with a DataFrame (Palmer penguins) asks about it and about the demo database,
+    in either order: both answer, each output names its connection, and the inserted cells'
+    SQL re-runs on the same connection."""
+    cells = {
+        "frames": "%%ask --name by_species\nAverage body mass per species",
+        "demo": "%%ask --name by_origin\nAverage horsepower by origin",
+    }
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import pandas as pd\n%load_ext querygpt_jupyter\n"
+                                  f"penguins = pd.read_csv({PENGUINS_CSV!r})"),
+        *[nbformat.v4.new_code_cell(cells[which]) for which in order],
+        nbformat.v4.new_code_cell("expected = penguins.groupby('species')['body_mass_g'].mean()\n"
+                                  "got = by_species.set_index('species').iloc[:, 0]\n"
+                                  "print('SAME', bool(((got - expected).abs() < 1e-9).all()), sorted(by_origin.iloc[:, 0]))"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    frames_text = "".join(o.get("data", {}).get("text/plain", "") for o in outputs_of(nb, cells["frames"]))
+    demo_text = "".join(o.get("data", {}).get("text/plain", "") for o in outputs_of(nb, cells["demo"]))
+    assert "Connection: dataframes (DataFrames penguins)" in frames_text and "Gentoo" in frames_text
+    assert "Connection: demo" in demo_text and "Europe" in demo_text
+    assert outputs_of(nb, "expected = ")[0]["text"].strip() == "SAME True ['Europe', 'Japan', 'USA']"

@@ -27,6 +27,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 LAB_EXTENSION = ROOT / "querygpt_jupyter" / "static" / "labextension"
+PENGUINS_CSV = ROOT / "tests" / "data" / "penguins.csv"
 WAIT_MS = 60_000          # every wait is bounded; a turn with the offline planner takes well under a second
 
 import playwright.sync_api as playwright_api  # noqa: E402  (a missing package fails the run; it never skips)
@@ -265,12 +266,49 @@ def test_a_magic_turn_appears_in_the_sidebar(page):
     _shot(page, "04-magic-turn")
 
 
+def _ask_and_wait(page, question: str):
+    sidebar = _sidebar(page)
+    done = sidebar.locator(".qg-turn[data-status='done'], .qg-turn[data-status='error']").count()
+    box = sidebar.locator(".qg-input")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function("""(n) => document.querySelectorAll(
+        '#jp-right-stack .qg-turn[data-status="done"], #jp-right-stack .qg-turn[data-status="error"]').length > n""", arg=done)
+    return sidebar.locator(".qg-turn[data-status='done'], .qg-turn[data-status='error']").last
+
+
+def test_asks_about_a_dataframe_and_says_which_connection_answered(page):
+    """A DataFrame in the kernel (Palmer penguins) answers from the sidebar; the demo database
+    still answers the next question; each turn names its connection."""
+    _run_cell(page, f"import pandas as pd\npenguins = pd.read_csv({str(PENGUINS_CSV)!r})")
+    turn = _ask_and_wait(page, "Average body mass per species")
+    assert turn.get_attribute("data-status") == "done", turn.inner_text()
+    rows = turn.locator(".qg-table tbody tr")
+    assert rows.count() == 3 and "Adelie" in rows.first.inner_text()
+    assert turn.locator(".qg-connection-used").inner_text().startswith("Connection: dataframes — chosen automatically")
+    turn.scroll_into_view_if_needed()
+    _shot(turn, "08-dataframe-turn")
+    turn = _ask_and_wait(page, "Average horsepower by origin")
+    assert turn.get_attribute("data-status") == "done", turn.inner_text()
+    assert turn.locator(".qg-connection-used").inner_text().startswith("Connection: demo — chosen automatically")
+    picker = _sidebar(page).locator(".qg-connection")
+    assert picker.locator("option[value='dataframes']").count() == 1
+    picker.select_option("demo")          # the picker wins over the question
+    turn = _ask_and_wait(page, "Average body mass per species")
+    assert turn.get_attribute("data-status") == "error" and "Connection: demo" in turn.inner_text()
+    assert "chosen automatically" not in turn.locator(".qg-connection-used").inner_text()
+    turn.scroll_into_view_if_needed()
+    _shot(turn, "09-picker-wins-turn")
+    picker.select_option("")
+
+
 def test_streams_tokens_and_stops_on_escape(page, model_server):
     sidebar = _sidebar(page)
     model = sidebar.locator(".qg-model")
     model.fill("openai/gpt-4o-mini")
     model.dispatch_event("change")
     box = sidebar.locator(".qg-input")
+    failed_before = sidebar.locator(".qg-turn[data-status='error']").count()
     box.fill("How many cars per origin, slowly?")
     box.press("Enter")
     sidebar.locator(".qg-turn[data-status='running'] .qg-tokens").wait_for(state="visible")
@@ -278,8 +316,9 @@ def test_streams_tokens_and_stops_on_escape(page, model_server):
     _shot(sidebar, "05-streaming")
     started = time.perf_counter()
     box.press("Escape")
+    page.wait_for_function("(n) => document.querySelectorAll('#jp-right-stack .qg-turn[data-status=\"error\"]').length > n",
+                           arg=failed_before, timeout=15_000)
     stopped = sidebar.locator(".qg-turn[data-status='error']").last
-    stopped.wait_for(state="visible", timeout=15_000)
     print(f"figure: Escape -> turn stopped on screen {1000 * (time.perf_counter() - started):.0f} ms")
     assert "QUERY_TIMEOUT" in stopped.locator(".qg-error").inner_text()
     assert "stopped" in stopped.locator(".qg-error").inner_text()

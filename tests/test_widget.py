@@ -119,6 +119,38 @@ def test_unknown_connection_is_an_error_turn_not_an_exception(widget):
     assert widget.turns[-1]["error"]["code"] == "USAGE_ERROR"
 
 
+def _with_namespace(session, **names) -> None:
+    class Shell:
+        user_ns = dict(names)
+        user_ns_hidden: dict = {}
+        config = None
+
+    session.shell = Shell()
+
+
+def test_sidebar_turns_go_where_the_question_points_and_say_so(widget, session):
+    import pandas as pd
+
+    _with_namespace(session, sales=pd.DataFrame({"region": ["n", "s", "n"], "amount": [1.0, 2.0, 3.0]}))
+    for question, connection in (("Total amount per region", "dataframes"), ("Average horsepower by origin", "demo")):
+        widget.ask(question)
+        _wait_idle(widget)
+        turn = widget.turns[-1]
+        assert turn["status"] == "done" and turn["connection"] == connection
+        assert turn["connection_note"].startswith("its tables have") and f"--conn {connection} " in turn["cell"]
+
+
+def test_an_unclear_sidebar_question_names_the_menu_to_pick_from(widget, session):
+    import pandas as pd
+
+    _with_namespace(session, airports=pd.DataFrame({"city": ["Oslo"], "state": ["NO"]}))
+    widget.ask("How many airports per state?")
+    _wait_idle(widget)
+    error = widget.turns[-1]["error"]
+    assert error["code"] == "USAGE_ERROR"
+    assert error["message"] == "This question could be for dataframes or demo: say which with the Connection menu above."
+
+
 def _slow_turns(monkeypatch, seconds: float) -> None:
     import querygpt_jupyter.agent.turn as turn
 

@@ -294,6 +294,13 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
             for s in _head_words(stems):
                 if not (isinstance(table, _JoinView) and s in table.shadowed):
                     patterns.append(((s,), column, _PARTIAL))
+        if len(stems) > 1 and stems[-1] in _UNIT_WORDS and stems[-2] not in _HEAD_BEFORE:
+            # `body mass` names body_mass_g: a trailing unit may go unsaid
+            bare = stems[:-1]
+            patterns.append((bare, column, _FULL))
+            if len(bare) > 1:
+                patterns.extend(((s,), column, _PARTIAL) for s in _head_words(bare)
+                                if not (isinstance(table, _JoinView) and s in table.shadowed))
         if isinstance(column, _JoinColumn):
             # `customer country`, `product category`: in a join the table's name may qualify its column
             owner = _name_stems(column.table)
@@ -304,6 +311,9 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
 
 
 _HEAD_BEFORE = frozenset({"in", "per", "of", "by", "for", "and", "to"})
+
+# Units that end column names (`flipper_length_mm`, `price_usd`), as stems.
+_UNIT_WORDS = frozenset("mm cm km m g kg mg lb oz ml l ms sec hr kwh mph kmh usd eur gbp pct".split())
 
 
 def _head_words(stems: tuple[str, ...]) -> set[str]:
@@ -1633,3 +1643,26 @@ def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe
         return [v for v in frame.iloc[:, 0].tolist() if isinstance(v, str)]
 
     return probe
+
+
+def explained_words(question: str, catalog: Catalog) -> frozenset[str]:
+    """The question's content words (lower case) this catalogue accounts for: as the planner links
+    them (table names, columns, sample values), plus any word of a table's or column's name
+    (`body mass` of body_mass_g). Cheap (no queries): it tells which of several connections a
+    question is about (connections/choose.py)."""
+    tokens = _tokenise(question)
+    covered: set[int] = set()
+    coverage, _ = _coverage(tokens, catalog, question)
+    for indices in coverage.values():
+        covered |= indices
+    name_words = set()
+    for table in catalog.tables:
+        for start, end in _table_mentions(tokens, table):
+            covered.update(range(start, end))
+        name_words.update(_name_stems(table.name))
+        for column in table.columns:
+            name_words.update(_name_stems(column.name))
+    covered.update(i for i, t in enumerate(tokens) if t.stem in name_words)
+    return frozenset(tokens[i].text for i in covered
+                     if tokens[i].text not in _FUNCTION_WORDS and tokens[i].text not in _KEYWORD_WORDS
+                     and tokens[i].number is None and len(tokens[i].text) > 1)

@@ -50,12 +50,19 @@ def single_select(con, sql: str):
     return statement
 
 
+def _type_name(data_type: str) -> str:
+    """The type as prompts and the catalogue show it: a pandas categorical arrives as an ENUM
+    listing every category (thousands of them, at times); the samples carry the values."""
+    return "ENUM" if data_type.startswith("ENUM(") else data_type.strip('"')
+
+
 class DuckDBAdapter:
     """Every query runs as one DuckDB SELECT statement inside a transaction that is always rolled
     back, so nothing it does (a temporary table, a sequence step) outlives it."""
 
     kind = "duckdb"
     dialect = "duckdb"
+    data_version: str | None = None   # set for DataFrames: their catalogue is cached per frame, in memory
 
     def __init__(self, con, label: str, *, owned: bool):
         self._con = con
@@ -94,14 +101,24 @@ class DuckDBAdapter:
 
     @classmethod
     def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
-        """An in-memory DuckDB where each DataFrame is a view named after its variable."""
+        """An in-memory DuckDB where each DataFrame is a view named after its variable. Frames are
+        adapted first where DuckDB would lose or refuse something (a named index, dtypes it cannot
+        scan), and timestamps show in the frames' own time zone when they share one."""
         import duckdb
 
+        from .frames import as_registrable, data_version, shared_time_zone
+
+        prepared = {str(name): as_registrable(frame) for name, frame in frames.items()}
         con = duckdb.connect(":memory:")
-        for name, frame in frames.items():
+        for name, frame in prepared.items():
             con.register(name, frame)
+        zone = shared_time_zone(prepared.values())
+        if zone:
+            con.execute(f"SET TimeZone = {exp.Literal.string(zone).sql('duckdb')}")
         _sandbox(con, allowed_paths)
-        return cls(con, "dataframes:" + ",".join(sorted(frames)), owned=True)
+        adapter = cls(con, "dataframes:" + ",".join(sorted(prepared)), owned=True)
+        adapter.data_version = ";".join(f"{name}={data_version(frame)}" for name, frame in prepared.items())
+        return adapter
 
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
         with self._lock:
@@ -116,35 +133,41 @@ class DuckDBAdapter:
         self._con.interrupt()
 
     def schema(self) -> list[Table]:
+        """Tables and views of the current schema, and the temporary ones: DataFrames registered on
+        the connection live in the `temp` catalogue, and shadow a table of the same name."""
+        scope = ("((database_name = current_database() AND schema_name = current_schema()) "
+                 "OR (database_name = 'temp' AND schema_name = 'main'))")
         with self._lock:
             columns = self._con.execute(
-                "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
-                "WHERE NOT internal AND schema_name = current_schema() AND database_name = current_database() "
-                "ORDER BY table_name, column_index"
+                "SELECT database_name = 'temp', table_name, column_name, data_type, comment FROM duckdb_columns() "
+                f"WHERE NOT internal AND {scope} ORDER BY table_name, column_index"
             ).fetchall()
-            tables = dict(self._con.execute(
-                "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = current_schema() "
-                "AND database_name = current_database() UNION ALL "
-                "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = current_schema() "
-                "AND database_name = current_database()"
-            ).fetchall())
+            tables = self._con.execute(
+                f"SELECT database_name = 'temp', table_name, comment FROM duckdb_tables() WHERE {scope} UNION ALL "
+                f"SELECT database_name = 'temp', view_name, comment FROM duckdb_views() WHERE NOT internal AND {scope}"
+            ).fetchall()
             constraints = self._con.execute(
-                "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
-                "FROM duckdb_constraints() WHERE schema_name = current_schema() AND database_name = current_database() "
+                "SELECT database_name = 'temp', table_name, constraint_type, constraint_column_names, referenced_table, "
+                f"referenced_column_names FROM duckdb_constraints() WHERE {scope} "
                 "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')"
             ).fetchall()
-        primary = {(t, c) for t, kind, cols, _, _ in constraints if kind == "PRIMARY KEY" for c in cols}
+        temporary = {name for is_temp, name, *_ in columns if is_temp}
+        visible = lambda is_temp, name: is_temp or name not in temporary  # noqa: E731  (temp shadows main)
+        comments = {name: comment for is_temp, name, comment in tables if visible(is_temp, name)}
+        primary = {(t, c) for is_temp, t, kind, cols, _, _ in constraints
+                   if kind == "PRIMARY KEY" and visible(is_temp, t) for c in cols}
         foreign: dict[str, list[ForeignKey]] = {}
-        for t, kind, cols, ref_table, ref_cols in constraints:
-            if kind == "FOREIGN KEY":
+        for is_temp, t, kind, cols, ref_table, ref_cols in constraints:
+            if kind == "FOREIGN KEY" and visible(is_temp, t):
                 foreign.setdefault(t, []).append(ForeignKey(tuple(cols), ref_table, tuple(ref_cols)))
         by_table: dict[str, list[Column]] = {}
-        for t, c, type_, comment in columns:
-            by_table.setdefault(t, []).append(Column(c, type_, comment or None, (t, c) in primary))
+        for is_temp, t, c, type_, comment in columns:
+            if visible(is_temp, t):
+                by_table.setdefault(t, []).append(Column(c, _type_name(type_), comment or None, (t, c) in primary))
         # registered DataFrames appear in duckdb_columns but not in duckdb_views on some versions
-        names = list(dict.fromkeys([*tables, *by_table]))
+        names = list(dict.fromkeys([*comments, *by_table]))
         return [
-            Table(name, tuple(by_table.get(name, ())), tables.get(name) or None, None, tuple(foreign.get(name, ())))
+            Table(name, tuple(by_table.get(name, ())), comments.get(name) or None, None, tuple(foreign.get(name, ())))
             for name in names if by_table.get(name)
         ]
 

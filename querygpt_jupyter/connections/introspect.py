@@ -25,21 +25,29 @@ QUERY_TIMEOUT_S = 10.0
 EXACT_COUNT_MAX_ROWS = 100_000
 SAMPLE_SCAN_ROWS = 10_000
 
-_memory: dict[tuple[str, str], Catalog] = {}
+_memory: dict[tuple, Catalog] = {}
 
 
 def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
+    """The catalogue, cached by the schema's fingerprint. An adapter with a `data_version` (the
+    DataFrames of a namespace) is cached by that too, and only in memory: equal columns do not
+    mean equal rows, and the analyst's frames are not written to disk."""
     tables = adapter.schema()
     fingerprint = fingerprint_of(adapter.dialect, [(t.name, c.name, c.type) for t in tables for c in t.columns])
-    key = (adapter.label, fingerprint)
+    version = getattr(adapter, "data_version", None)
+    key = (adapter.label, fingerprint) if version is None else (adapter.label, fingerprint, version)
     if use_cache:
-        cached = _memory.get(key) or _read_disk(key)
+        cached = _memory.get(key) or (_read_disk(key) if version is None else None)
         if cached is not None:
             _memory[key] = cached
             return cached
     catalog = Catalog(adapter.dialect, fingerprint, tuple(_with_statistics(adapter, t) for t in tables))
+    if version is None:
+        _write_disk(key, catalog)
+    else:   # frames change often: keep only their latest version in memory
+        for stale in [k for k in _memory if len(k) == 3 and k[0] == adapter.label]:
+            del _memory[stale]
     _memory[key] = catalog
-    _write_disk(key, catalog)
     return catalog
 
 

@@ -31,6 +31,8 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str) -> Any:
     if module == "duckdb":
         from .duckdb_adapter import DuckDBAdapter
 
+        if _has_temporary_objects(obj):
+            return _cached(("duckdb-object-itself", id(obj)), lambda: _duckdb_itself(obj, name))
         return _cached(("duckdb-object", id(obj)), lambda: DuckDBAdapter.wrap(obj, f"duckdb connection {name}"))
     if module == "sqlite3":
         from .sqlite_adapter import SQLiteAdapter
@@ -48,6 +50,27 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str) -> Any:
         f"querygpt cannot query a {type(obj).__name__}.",
         hint="Pass a SQLAlchemy URL or engine, a DuckDB or sqlite3 connection, a file path, a DataFrame, or 'demo'.",
     )
+
+
+def _has_temporary_objects(con: Any) -> bool:
+    """Whether the analyst registered DataFrames (or made temp tables) on this DuckDB connection:
+    those live in its own `temp` catalogue, which a cursor of it does not see."""
+    try:
+        return bool(con.execute(
+            "SELECT (SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal) + "
+            "(SELECT count(*) FROM duckdb_tables() WHERE temporary)").fetchone()[0])
+    except Exception:  # a closed connection: the cursor path reports it properly
+        return False
+
+
+def _duckdb_itself(con: Any, name: str) -> Any:
+    """The analyst's connection itself (not a cursor, which would miss its registered frames),
+    every query rolled back; its catalogue is cached in memory only, per connection."""
+    from .duckdb_adapter import DuckDBAdapter
+
+    adapter = DuckDBAdapter(con, f"duckdb connection {name} (shared; not sandboxed)", owned=False)
+    adapter.data_version = f"connection {id(con)}"
+    return adapter
 
 
 def _from_string(text: str, allowed_paths: tuple[str, ...]) -> Any:

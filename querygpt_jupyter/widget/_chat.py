@@ -112,8 +112,9 @@ class ChatWidget(anywidget.AnyWidget):
         from ..conversation import prepare_turn
 
         conn = overrides.pop("conn", None)
-        prepared = opened["turn"] = prepare_turn(self.session, conn, **overrides)
-        return ask_turn(question, prepared.adapter, prepared.options, listener)
+        prepared = opened["turn"] = prepare_turn(self.session, conn, question=question, how="the sidebar's picker",
+                                                 pick_with="the Connection menu above", **overrides)
+        return prepared.stamp(ask_turn(question, prepared.adapter, prepared.options, listener))
 
     def stop(self) -> None:
         """Stop the running turn (Escape / the stop button)."""
@@ -156,7 +157,8 @@ class ChatWidget(anywidget.AnyWidget):
                 self.live, self.busy, self._worker = None, False, None
                 return
             if answer is None:                             # stopped or failed outside the turn's own capture
-                answer = Answer(question=question, model=prepared.options.model, connection=prepared.adapter.label)
+                answer = prepared.stamp(Answer(question=question, model=prepared.options.model,
+                                               connection=prepared.adapter.label))
                 answer.error = (errors.QueryCancelled("The question was stopped.")
                                 if isinstance(error, KeyboardInterrupt) else
                                 errors.AgentFailure(f"querygpt failed unexpectedly: {type(error).__name__}: {error}"))
@@ -222,6 +224,8 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _connection_name(self, answer: "Answer") -> str:
         """The name (as `--conn` takes it) of the connection an answer came from, for its cell."""
+        if answer.connection_name:
+            return answer.connection_name
         if answer.connection:
             for name in self.session.connection_names():
                 try:

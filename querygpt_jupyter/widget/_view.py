@@ -53,6 +53,7 @@ def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str |
         "feedback": getattr(answer, "feedback", None),
         "model": answer.model or "",
         "connection": connection or answer.connection or "",
+        "connection_note": answer.connection_reason or "",
         "developer": {
             "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},
             "prompt_tokens": int(usage.get("prompt_tokens", 0) or 0),

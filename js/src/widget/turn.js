@@ -16,7 +16,7 @@ export const FEEDBACK = [
  * @typedef {{stage: string, message: string, elapsed_ms: number}} TurnEvent
  * @typedef {{
  *   id: string, source: string, question: string, status: string, events: TurnEvent[], tokens: string,
- *   sql?: string, cell?: string, explanation?: string, model?: string, connection?: string,
+ *   sql?: string, cell?: string, explanation?: string, model?: string, connection?: string, connection_note?: string,
  *   table?: {columns: string[], rows: any[][], row_count: number, truncated: boolean} | null,
  *   chart?: {svg: string, description: string, note: string} | null,
  *   error?: {code: string, message: string, hint: string} | null,
@@ -44,6 +44,7 @@ export function renderTurn(turn, actions) {
     turn.sql ? renderSql(turn, actions) : null,
     turn.chart ? renderChart(turn.chart) : null,
     turn.table ? renderTable(turn.table) : null,
+    !running && turn.connection ? renderConnection(turn) : null,
     developer && !running && turn.developer ? renderDeveloper(turn) : null,
     !running && !(turn.error && !turn.sql) ? renderFeedback(turn, actions) : null,
   );
@@ -102,6 +103,13 @@ function renderTable(table) {
       h("thead", null, h("tr", null, table.columns.map((c) => h("th", null, c)))),
       h("tbody", null, table.rows.map((row) => h("tr", null, row.map((v) => h("td", { class: typeof v === "number" ? "qg-num" : null }, formatCell(v))))))),
     h("div", { class: "qg-meta" }, count));
+}
+
+/** Which connection answered (every turn says so), and why when it was chosen among several. @param {Turn} turn */
+function renderConnection(turn) {
+  return h("div", { class: "qg-meta qg-connection-used", dataset: { connection: turn.connection || "" } },
+    `Connection: ${turn.connection}`
+    + (turn.connection_note ? ` — chosen automatically: ${turn.connection_note} (the Connection menu picks another)` : ""));
 }
 
 /** @param {any} v */
