@@ -17,8 +17,8 @@ from test_cli import querygpt
     ("SELEC * FROM cars", "Did you mean SELECT?"),
     ("slect 1", "Did you mean SELECT?"),
     ("WTIH t AS (SELECT 1) SELECT * FROM t", "Did you mean WITH?"),
-    ("cars", ""),
     ("42", ""),
+    ("'SELECT 1'", ""),
 ])
 def test_a_misspelt_query_is_a_syntax_error_exit_4(sql, suggestion):
     code, out, _ = querygpt("sql", sql, "--db", "demo", "--json")
@@ -26,7 +26,8 @@ def test_a_misspelt_query_is_a_syntax_error_exit_4(sql, suggestion):
     assert suggestion in out["error"]["message"]
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM cars", "VACUUM", "CHECKPOINT", "PRAGMA version", "INSTALL httpfs"])
+@pytest.mark.parametrize("sql", ["DELETE FROM cars", "VACUUM", "CHECKPOINT", "PRAGMA version", "INSTALL httpfs",
+                                 "HANDLER cars OPEN", "cars"])
 def test_a_statement_that_is_not_a_query_is_still_refused_exit_3(sql):
     code, out, _ = querygpt("sql", sql, "--db", "demo", "--json")
     assert code == 3 and out["error"]["code"] == "PERMISSION_DENIED"

@@ -97,6 +97,7 @@ STATEMENT_REASONS: dict[str, str] = {
     "DESC": "are not queries and run the query they describe",
     "SUMMARIZE": "scan everything they wrap and are not queries",
     "SHOW": "are not queries",
+    "HANDLER": "read tables row by row outside a query",
 }
 DEFAULT_STATEMENT_REASON = "are not read-only queries"
 
@@ -358,23 +359,26 @@ def _check_one_query_statement(tokens: list[Token]) -> None:
     if first.token_type not in QUERY_START_TOKENS:
         keyword = first.text.upper()
         if keyword not in STATEMENT_REASONS and first.token_type in NOT_KEYWORDS:
-            _not_a_statement(first)
+            _refuse_misspelt_query(first)
         _refuse_statement(keyword)
 
 
-# Tokens that are no SQL keyword at all: a statement starting with one is misspelt, not refused.
+# Tokens sqlglot knows no keyword for. A statement starting with one is a syntax error when it is
+# a number or a string, or a word close to a query keyword (`SELEC`); any other word may be some
+# engine's statement sqlglot does not know (MySQL's HANDLER), so it is refused like one.
 NOT_KEYWORDS = frozenset({TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.STRING})
 QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE", "PIVOT", "UNPIVOT")
 
 
-def _not_a_statement(first: Token) -> None:
+def _refuse_misspelt_query(first: Token) -> None:
     import difflib
 
-    close = difflib.get_close_matches(first.text.upper(), QUERY_KEYWORDS, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(first.text.upper(), QUERY_KEYWORDS, n=1, cutoff=0.7)
+    if first.token_type == TokenType.VAR and not close:
+        return  # an unknown statement word: the caller refuses it
     suggestion = f" Did you mean {close[0]}?" if close else ""
     raise SqlSyntaxError(
-        f"Syntax error at line {first.line}: '{first.text}' does not start a SQL "
-        f"statement.{suggestion}",
+        f"Syntax error at line {first.line}: '{first.text}' does not start a SQL statement.{suggestion}",
         hint="A query starts with SELECT, WITH, VALUES or FROM.",
     )
 
