@@ -480,3 +480,47 @@ def test_guard_imports_neither_duckdb_nor_pandas():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# -- what runs is what was checked, without refusing the legitimate --------------------------------
+KEYWORD_NAMES = ["at", "day", "year", "user", "order", "value", "group", "end", "Select", "Mixed Case"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+@pytest.mark.parametrize("name", KEYWORD_NAMES)
+def test_columns_named_like_keywords_run_once_quoted_by_the_renderer(engine, name, tmp_path):
+    import sqlite3
+
+    import pandas as pd
+    from sqlglot import exp
+
+    import querygpt_jupyter as qg
+
+    frame = pd.DataFrame({name: [3, 1, 2], "n": [1, 1, 2]})
+    if engine == "duckdb":
+        db = {"t": frame}
+    else:
+        db = str(tmp_path / "keywords.sqlite")
+        with sqlite3.connect(db) as con:
+            frame.to_sql("t", con, index=False)
+    column = exp.column(name, quoted=True).sql(engine)
+    answer = qg.run_sql(f"SELECT {column} AS v, SUM(n) AS total FROM t GROUP BY {column} ORDER BY {column}", db=db)
+    assert answer.error is None, answer.error
+    assert answer.df["v"].tolist() == [1, 2, 3] and answer.df["total"].tolist() == [1, 2, 1]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST(at AS DATE) AS day, SUM(n) AS n FROM t GROUP BY day ORDER BY day",
+    "SELECT year, value FROM t ORDER BY year",
+    "SELECT at AS year FROM t WHERE at IS NOT NULL ORDER BY year LIMIT 2",
+])
+def test_unquoted_names_the_renderer_quotes_still_run(sql):
+    import pandas as pd
+
+    import querygpt_jupyter as qg
+
+    frame = pd.DataFrame({"at": pd.to_datetime(["2024-01-02", "2024-01-01"]), "year": [2024, 2023],
+                          "value": [1.5, 2.5], "n": [1, 2]})
+    answer = qg.run_sql(sql, db={"t": frame})
+    assert answer.error is None, answer.error
+    assert len(answer.df) == 2

@@ -292,12 +292,31 @@ def executable_sql(query: exp.Expression, dialect: str) -> str:
         statements = [s for s in Dialect.get_or_raise(dialect).parse(sql) if s is not None]
     except (ParseError, TokenError, RecursionError):
         statements = []
-    if len(statements) != 1 or statements[0] != _without_hints(query):
+    if len(statements) != 1 or not _same_query(statements[0], _without_hints(query), dialect):
         raise PermissionDenied(
             "Refused: the SQL could not be rendered back as the one query that was checked "
             "(it would run as something else); rewrite it more plainly, e.g. without quoted type names."
         )
     return sql
+
+
+def _same_query(read_back: exp.Expression, checked: exp.Expression, dialect: str) -> bool:
+    """Equal trees, once names mean what the engine will take them to mean: the generator quotes
+    an unquoted name that is a keyword (`at` → `"at"`), which changes nothing — after folding
+    unquoted names the way the dialect does, quoting is only spelling. A name whose meaning did
+    change (`At` on PostgreSQL rendered as `"At"`) still differs, and so does any other node."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    if read_back == checked:
+        return True
+
+    def meaning(tree: exp.Expression) -> exp.Expression:
+        folded = normalize_identifiers(tree.copy(), dialect=dialect)
+        for identifier in folded.find_all(exp.Identifier):
+            identifier.set("quoted", False)
+        return folded
+
+    return meaning(read_back) == meaning(checked)
 
 
 def render(query: exp.Expression, dialect: str) -> str:
