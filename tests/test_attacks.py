@@ -560,9 +560,12 @@ def test_sqlite_execute_refuses_a_second_statement(sqlite_file):
     pytest.param("SELECT EXTRACT(year FROM DATE '2024-05-01') AS y FROM qg_attack_cars LIMIT 1", id="extract"),
     pytest.param("SELECT a::DOUBLE AS d, TRY_CAST('x' AS INTEGER) AS t FROM qg_attack_cars ORDER BY a", id="casts"),
     pytest.param("SELECT * FROM read_csv('data\\bad.cs?', ignore_errors = true)", id="backslash-glob-inside"),
+    pytest.param("PIVOT qg_attack_cars ON a USING count(*)", id="pivot-looking-up-its-columns"),
+    pytest.param("SELECT * FROM (PIVOT qg_attack_cars ON a USING count(*)) ORDER BY 1", id="pivot-in-a-query"),
 ])
-def test_ordinary_queries_still_run_on_duckdb(duckdb_file, sql):
-    answer = qg.run_sql(sql, db=duckdb_file.db)
+@pytest.mark.parametrize("engine", DUCKDB_TARGETS)
+def test_ordinary_queries_still_run_on_duckdb(request, engine, sql):
+    answer = qg.run_sql(sql, db=request.getfixturevalue(engine).db)
     assert answer.error is None, answer.error
     assert len(answer.df) >= 1
 

@@ -29,22 +29,22 @@ def _sandbox(con, allowed_paths: tuple[str, ...]) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def single_select(con, sql: str):
-    """DuckDB's own parse of `sql`: exactly one statement, and a SELECT (queries, DESCRIBE and
-    SUMMARIZE are SELECTs to DuckDB), else PermissionDenied. The Statement returned is what runs,
-    so text DuckDB reads as several statements can never run a second one, whatever any other
-    parser thought of it."""
-    import duckdb
+# SELECT, and MULTI: DuckDB's own expansion of one PIVOT whose columns it must look up first (a
+# statement of the text, expanded by DuckDB — not a second statement of the text).
+QUERY_STATEMENT_TYPES = frozenset({"SELECT", "MULTI"})
 
-    try:
-        statements = con.extract_statements(sql)
-    except duckdb.ParserException:
-        raise  # a syntax error: the caller classifies it
+
+def single_select(con, sql: str):
+    """DuckDB's own parse of `sql`: exactly one statement, and a query (QUERY_STATEMENT_TYPES;
+    DESCRIBE and SUMMARIZE are SELECTs to DuckDB), else PermissionDenied. The Statement returned
+    is what runs, so text DuckDB reads as several statements can never run a second one, whatever
+    any other parser thought of it."""
+    statements = con.extract_statements(sql)  # a syntax error raises ParserException: classified later
     if len(statements) != 1:
         raise errors.PermissionDenied(
             f"Refused: DuckDB reads this SQL as {len(statements)} statements; only one query runs at a time.")
     statement = statements[0]
-    if statement.type != duckdb.StatementType.SELECT:
+    if statement.type.name not in QUERY_STATEMENT_TYPES:
         raise errors.PermissionDenied(
             f"Refused: DuckDB reads this SQL as a {statement.type.name} statement; only read-only queries run.")
     return statement

@@ -105,9 +105,12 @@ class MySQLAdapter(SQLAlchemyAdapter):
 
     @classmethod
     def connect_args(cls, url) -> dict:
+        args: dict = {}
         if url.get_driver_name() in ("pymysql", "mysqldb") and "connect_timeout" not in url.query:
-            return {"connect_timeout": 10}
-        return {}
+            args["connect_timeout"] = 10
+        if url.get_driver_name() == "mysqldb":
+            args["multi_statements"] = False  # mysqlclient turns CLIENT_MULTI_STATEMENTS on by default
+        return args
 
     def _is_mariadb(self) -> bool:
         return bool(getattr(self._engine.dialect, "is_mariadb", False))
