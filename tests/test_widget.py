@@ -68,7 +68,8 @@ def test_table_preview_is_json_safe_and_capped(demo):
 
 
 def test_error_turn_carries_code_and_next_step():
-    view = _view.error_turn("t2", "q", errors.SchemaError("No table 'carz'."))
+    with errors.speaking_to("notebook"):  # as the sidebar's worker thread does
+        view = _view.error_turn("t2", "q", errors.SchemaError("No table 'carz'."))
     assert view["status"] == "error"
     assert view["error"]["code"] == "SCHEMA_ERROR" and "%ask tables" in view["error"]["hint"]
 
