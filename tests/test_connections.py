@@ -140,3 +140,22 @@ def test_demo_catalog_matches_the_contract(demo):
     origin = catalog.table("cars").column("Origin")
     assert set(origin.samples) == {"USA", "Europe", "Japan"}
     assert catalog.table("cars").row_count == 406
+
+
+def test_a_new_connection_never_gets_the_adapter_of_a_closed_one(tmp_path):
+    """Adapters are cached per connection object; a closed object's id must not come back to
+    hand a new connection the old adapter (the wrong database, or 'already closed')."""
+    import sqlite3
+
+    import querygpt_jupyter as qg
+
+    for i in range(30):
+        path = tmp_path / f"db{i}.sqlite"
+        with sqlite3.connect(path) as setup:
+            setup.execute(f"CREATE TABLE t{i} (n INTEGER)")
+            setup.execute(f"INSERT INTO t{i} VALUES ({i})")
+        con = sqlite3.connect(path)
+        answer = qg.run_sql(f"SELECT n FROM t{i}", db=con)
+        assert answer.error is None and answer.df["n"].tolist() == [i], answer.error
+        con.close()
+        del con

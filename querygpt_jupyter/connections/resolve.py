@@ -32,15 +32,15 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str) -> Any:
         from .duckdb_adapter import DuckDBAdapter
 
         if _has_temporary_objects(obj):
-            return _cached(("duckdb-object-itself", id(obj)), lambda: _duckdb_itself(obj, name))
-        return _cached(("duckdb-object", id(obj)), lambda: DuckDBAdapter.wrap(obj, f"duckdb connection {name}"))
+            return _cached(("duckdb-object-itself", id(obj)), lambda: _duckdb_itself(obj, name), owner=obj)
+        return _cached(("duckdb-object", id(obj)), lambda: DuckDBAdapter.wrap(obj, f"duckdb connection {name}"), owner=obj)
     if module == "sqlite3":
         from .sqlite_adapter import SQLiteAdapter
 
-        return _cached(("sqlite-object", id(obj)), lambda: SQLiteAdapter.from_connection(obj))
+        return _cached(("sqlite-object", id(obj)), lambda: SQLiteAdapter.from_connection(obj), owner=obj)
     if module == "sqlalchemy":
         engine = getattr(obj, "engine", obj)
-        return _cached(("sqlalchemy-object", id(engine)), lambda: _sqlalchemy_engine(engine, allowed_paths))
+        return _cached(("sqlalchemy-object", id(engine)), lambda: _sqlalchemy_engine(engine, allowed_paths), owner=engine)
     if module == "pandas" or isinstance(obj, dict):
         from .duckdb_adapter import DuckDBAdapter
 
@@ -150,8 +150,13 @@ def _sqlalchemy_engine(engine: Any, allowed_paths: tuple[str, ...]) -> Any:
     return for_engine(engine, owned=False)
 
 
-def _cached(key: tuple, make) -> Any:
+_owners: dict[tuple, Any] = {}  # the objects keyed by id(): held, so that no new object reuses their id
+
+
+def _cached(key: tuple, make, owner: Any = None) -> Any:
     adapter = _opened.get(key)
     if adapter is None:
         adapter = _opened[key] = make()
+        if owner is not None:
+            _owners[key] = owner
     return adapter
