@@ -84,7 +84,7 @@ def _session_or_open(db: Any, cfg):
     session = current_session()
     if db is None and session is not None:
         return session.adapter()
-    return open_connection(db, cfg.resolved_allowed_paths())
+    return open_connection(db, cfg.resolved_allowed_paths(), cfg.max_memory_mb)
 
 
 def _open(db: Any, cfg, **answer_fields):

@@ -11,6 +11,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 OFFLINE_MODEL = "querygpt/offline"
+DEFAULT_MAX_MEMORY_MB = 2048
 
 
 class Ask(Configurable):
@@ -23,6 +24,13 @@ class Ask(Configurable):
     api_base = Unicode("", help="Base URL of an OpenAI-compatible server (vLLM, LM Studio, Ollama).").tag(config=True)
     max_rows = Int(10_000, min=1, help="Row cap added to every query; `truncated` says when it cut.").tag(config=True)
     timeout_s = Float(60.0, min=0.01, help="Seconds a query may run before it is cancelled (QUERY_TIMEOUT).").tag(config=True)
+    max_memory_mb = Int(
+        DEFAULT_MAX_MEMORY_MB, min=16,
+        help="Memory a query may use inside the engine (DuckDB memory_limit and as much again of temp files; "
+             "SQLite's heap limit); beyond it the query stops with OUT_OF_MEMORY. Set before connecting.",
+    ).tag(config=True)
+    max_result_mb = Int(256, min=1, help="Most bytes of result kept; rows beyond are cut and `truncated` says so.").tag(config=True)
+    max_cell_kb = Int(1024, min=1, help="Longest text or blob value kept (KiB); longer values are cut, with a note.").tag(config=True)
     view = CaselessStrEnum(
         ["user", "developer"], default_value="user",
         help="user: answer first, SQL folded. developer: timings per stage, model, prompt size, retries.",

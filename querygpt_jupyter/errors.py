@@ -78,6 +78,16 @@ class DatabaseError(QueryGPTError):
     exit_status = 4
 
 
+class OutOfMemory(DatabaseError):
+    """The query needed more memory (or a bigger result) than the engine's limit allows. The
+    engine stopped it; the connection stays usable."""
+
+    code = "OUT_OF_MEMORY"
+    exit_status = 4
+    default_hint = ("Aggregate or filter in SQL so less data is held at once, or raise the limit with "
+                    "%config Ask.max_memory_mb = 4096 (or --max-memory-mb).")
+
+
 class DbConnFail(QueryGPTError):
     code = "DB_CONN_FAIL"
     exit_status = 4

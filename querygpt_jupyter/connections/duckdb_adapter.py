@@ -14,16 +14,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _sandbox(con, allowed_paths: tuple[str, ...]) -> None:
-    """Lock the connection: file access only under allowed roots, settings frozen.
+def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> None:
+    """Lock the connection: file access only under allowed roots, memory bounded, settings frozen.
 
     `read_only=True` alone is not a sandbox (NOTES.md): it still reads any file and can COPY out.
-    The order matters: allowed_directories cannot change once external access is off.
+    The order matters: allowed_directories cannot change once external access is off, and nothing
+    changes after lock_configuration. Without a memory limit DuckDB takes 80% of RAM (and spills
+    to disk without end): one exponential recursive CTE reached 20 GB.
     """
     locked = con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
     if locked and not con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
         return  # the file's database instance was already sandboxed by an earlier connection of this process
     roots = exp.Array(expressions=[exp.Literal.string(os.path.join(p, "")) for p in allowed_paths])
+    if memory_mb:
+        size = exp.Literal.string(f"{int(memory_mb)}MB").sql("duckdb")
+        con.execute(f"SET memory_limit = {size}")
+        con.execute(f"SET max_temp_directory_size = {size}")
     con.execute(f"SET allowed_directories = {roots.sql('duckdb')}")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
@@ -41,14 +47,14 @@ class DuckDBAdapter:
         self._lock = threading.Lock()
 
     @classmethod
-    def open_file(cls, path: str, allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
+    def open_file(cls, path: str, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> "DuckDBAdapter":
         import duckdb
 
         if not os.path.exists(path):
             raise errors.DbConnFail(f"The DuckDB file {path} does not exist.", hint="Check the path; querygpt never creates databases.")
         try:
             con = duckdb.connect(path, read_only=True)
-            _sandbox(con, allowed_paths)
+            _sandbox(con, allowed_paths, memory_mb)
         except duckdb.Error as exc:
             raise errors.DbConnFail(
                 f"Could not open the DuckDB file {path}: {str(exc).splitlines()[0]}",
@@ -62,14 +68,15 @@ class DuckDBAdapter:
         return cls(user_con.cursor(), label, owned=True, rollback_wall=True)
 
     @classmethod
-    def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
+    def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...],
+                   memory_mb: int | None = None) -> "DuckDBAdapter":
         """An in-memory DuckDB where each DataFrame is a view named after its variable."""
         import duckdb
 
         con = duckdb.connect(":memory:")
         for name, frame in frames.items():
             con.register(name, frame)
-        _sandbox(con, allowed_paths)
+        _sandbox(con, allowed_paths, memory_mb)
         return cls(con, "dataframes:" + ",".join(sorted(frames)), owned=True, rollback_wall=False)
 
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
@@ -124,6 +131,8 @@ class DuckDBAdapter:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if isinstance(error, duckdb.InterruptException):
             return errors.QueryCancelled("The query was interrupted.")
+        if isinstance(error, duckdb.OutOfMemoryException) or "maximum total string size" in first_line:
+            return errors.OutOfMemory(f"DuckDB ran out of the memory it may use: {first_line}")
         if isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
             return errors.SchemaError(first_line)
         if isinstance(error, duckdb.ParserException):
