@@ -5,6 +5,8 @@ the product spec and one CLI exit status, so callers never parse messages.
 """
 from __future__ import annotations
 
+from .redact import scrub
+
 
 class QueryGPTError(Exception):
     """Base of every error a user may see: `code`, a one-sentence `message` and a `hint`."""
@@ -14,9 +16,10 @@ class QueryGPTError(Exception):
     default_hint = ""
 
     def __init__(self, message: str, hint: str | None = None):
+        message = scrub(message)   # a driver or a model server may quote a password or API key
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint if hint is None else hint
+        self.hint = scrub(self.default_hint if hint is None else hint)
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()

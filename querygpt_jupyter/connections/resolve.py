@@ -42,6 +42,9 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str, memory_mb: 
         return _cached(("sqlite-object", id(obj)), lambda: SQLiteAdapter.from_connection(obj, memory_mb))
     if module == "sqlalchemy":
         engine = getattr(obj, "engine", obj)
+        from ..redact import remember_url
+
+        remember_url(getattr(engine, "url", None))
         return _cached(("sqlalchemy-object", id(engine)), lambda: _sqlalchemy_engine(engine, allowed_paths, memory_mb))
     if module == "pandas" or isinstance(obj, dict):
         from .duckdb_adapter import DuckDBAdapter
@@ -56,6 +59,9 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str, memory_mb: 
 
 def _from_string(text: str, allowed_paths: tuple[str, ...], memory_mb: int) -> Any:
     if "://" in text:
+        from ..redact import remember_url
+
+        remember_url(text)  # its password is masked in every later message
         scheme, _, rest = text.partition("://")
         backend = scheme.split("+")[0].lower()
         if backend in ("duckdb", "sqlite") and rest.startswith("/") and rest not in ("/", "/:memory:"):

@@ -4,7 +4,6 @@ Format (version 1) is documented in docs/history.md; it rides in the notebook (o
 `querygpt`) and in the index (column `record`)."""
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 FEEDBACK_KINDS = {"correct": "correct", "good": "correct", "partial": "partial", "partially": "partial",
                   "wrong": "wrong", "bad": "wrong", "suggestion": "suggestion", "suggest": "suggestion"}
-_SECRET_IN_URL = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,9 @@ def record_of(answer: "Answer", *, conversation_id: str, source: str, notebook: 
         id=turn_id,
         conversation_id=conversation_id,
         created_at=time.time(),
-        question=answer.question,
-        explanation=(answer.plan_explanation if answer.plan_explanation is not None else answer.explanation) or None,
-        sql=answer.sql,
+        question=scrub(answer.question),
+        explanation=scrub((answer.plan_explanation if answer.plan_explanation is not None else answer.explanation) or None),
+        sql=scrub(answer.sql, shapes=False),
         dialect=answer.dialect,
         connection=scrub(answer.connection),
         fingerprint=answer.fingerprint,
@@ -75,7 +73,7 @@ def record_of(answer: "Answer", *, conversation_id: str, source: str, notebook: 
         usage={k: v for k, v in (answer.usage or {}).items()},
         feedback=getattr(answer, "feedback", None),
         source=source,
-        notebook=notebook,
+        notebook=scrub(notebook),
     )
 
 
@@ -93,9 +91,11 @@ def feedback_kind(word: str) -> str:
     return kind
 
 
-def scrub(text: str | None) -> str | None:
-    """Remove a password from anything URL-like (labels are already scrubbed; this is the belt)."""
-    return None if text is None else _SECRET_IN_URL.sub(r"\1***@", text)
+def scrub(text: str | None, shapes: bool = True) -> str | None:
+    """Remove API keys and passwords (redact.scrub) from a record's text fields."""
+    from ..redact import scrub as scrub_secrets
+
+    return None if text is None else scrub_secrets(text, shapes=shapes)
 
 
 def _chart_without_data(spec: dict | None) -> dict | None:
