@@ -55,6 +55,10 @@ class Ask(Configurable):
     history = Bool(True, help="Record every turn in the history index (QUERYGPT_HOME/history.sqlite).").tag(config=True)
     replay = Bool(True, help="Re-running a %%ask cell reuses the recorded SQL (same question and schema) instead of the model.").tag(config=True)
     examples = Bool(True, help="Give the model question→SQL pairs marked correct on the same connection.").tag(config=True)
+    notebook = Unicode(
+        "", help="Path of the notebook this kernel runs, for replay from its records when the kernel is not told "
+                 "(nbclient from Python; nbconvert/papermill are found). Default: $QUERYGPT_NOTEBOOK.",
+    ).tag(config=True)
     history_turns = Int(6, min=0, help="Earlier turns of the conversation given to the model for follow-ups.").tag(config=True)
 
     def resolved_notes(self) -> str:

@@ -69,7 +69,7 @@ class Session:
     def notebook(self) -> str | None:
         from .history.notebook import current_notebook
 
-        return current_notebook(self.shell.user_ns if self.shell is not None else None)
+        return current_notebook(self.shell.user_ns if self.shell is not None else None, configured=self.config.notebook)
 
     def subscribe(self, listener) -> None:
         if listener not in self._listeners:

@@ -74,11 +74,18 @@ def _from_string(text: str, allowed_paths: tuple[str, ...], memory_mb: int) -> A
 
 
 def _from_path(path: str, allowed_paths: tuple[str, ...], memory_mb: int, prefer: str | None = None) -> Any:
+    if not path.strip():
+        raise errors.DbConnFail("No database was given (the path is empty).",
+                                hint="Pass a .duckdb/.sqlite file, a SQLAlchemy URL, or demo.")
     path = os.path.realpath(os.path.expanduser(path))
     if not os.path.exists(path):
         raise errors.DbConnFail(f"No database file at {path}.", hint="Check the path, or use --db demo for the demo database.")
-    with open(path, "rb") as f:
-        head = f.read(16)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:  # a folder, or a file we may not read
+        raise errors.DbConnFail(f"Could not read {path} as a database file: {exc.strerror or exc}.",
+                                hint="Pass a .duckdb or SQLite file (not a folder), a SQLAlchemy URL, or demo.") from None
     if head == _SQLITE_MAGIC or (prefer == "sqlite" and not head):
         from .sqlite_adapter import SQLiteAdapter
 
