@@ -196,3 +196,16 @@ def test_blobs_show_in_the_notebook_display(tiny_duckdb):
     assert answer.error is None
     assert "plain" in answer_html(answer) and "plain" in answer_text(answer)
     json.dumps(answer.to_dict())  # chart included
+
+
+def test_duckdb_never_prints_a_progress_bar_into_json(tiny_duckdb):
+    """DuckDB draws a progress bar on stdout for queries over 2 s, which would break --json."""
+    from querygpt_jupyter.connections.resolve import from_object, open_connection
+
+    for adapter in (open_connection(tiny_duckdb, ()), from_object(pd.DataFrame({"x": [1]}), (), "df")):
+        assert adapter.fetch("SELECT current_setting('enable_progress_bar') AS p")["p"].tolist() == [False]
+
+
+def test_the_cli_text_output_shows_what_the_byte_caps_cut(tiny_duckdb):
+    code, text, _ = cli("sql", "SELECT repeat('x', 1200000) AS s", "--db", tiny_duckdb)
+    assert code == 0 and "Values longer than" in text

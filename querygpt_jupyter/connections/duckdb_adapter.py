@@ -26,6 +26,7 @@ def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) 
     if locked and not con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
         return  # the file's database instance was already sandboxed by an earlier connection of this process
     roots = exp.Array(expressions=[exp.Literal.string(os.path.join(p, "")) for p in allowed_paths])
+    con.execute("SET enable_progress_bar = false")  # it prints to stdout: --json would not parse
     if memory_mb:
         size = exp.Literal.string(f"{int(memory_mb)}MB").sql("duckdb")
         con.execute(f"SET memory_limit = {size}")
