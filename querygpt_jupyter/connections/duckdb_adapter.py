@@ -132,8 +132,11 @@ class DuckDBAdapter:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if isinstance(error, duckdb.InterruptException):
             return errors.QueryCancelled("The query was interrupted.")
-        if isinstance(error, duckdb.OutOfMemoryException) or "maximum total string size" in first_line:
+        if isinstance(error, duckdb.OutOfMemoryException):
             return errors.OutOfMemory(f"DuckDB ran out of the memory it may use: {first_line}")
+        if "maximum total string size" in first_line:   # Arrow's 2 GB of text per column and batch
+            return errors.OutOfMemory("The result is too large to fetch: one column holds more than 2 GB of text.",
+                                      hint="Select fewer rows or shorter values (e.g. left(col, 1000)).")
         if isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
             return errors.SchemaError(first_line)
         if isinstance(error, duckdb.ParserException):
