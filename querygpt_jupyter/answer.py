@@ -1,7 +1,6 @@
 """`Answer`: what one turn (or one `run_sql`) produced. `to_dict()` is the `--json` contract."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -73,9 +72,9 @@ class Answer:
 
     def to_dict(self) -> dict:
         columns: list[str] = [] if self.df is None else [str(c) for c in self.df.columns]
-        rows = [] if self.df is None or not len(self.df) else json.loads(
-            self.df.to_json(orient="values", date_format="iso", default_handler=str)
-        )
+        from .values import json_rows, json_value
+
+        rows = [] if self.df is None else json_rows(self.df)
         return {
             "question": self.question,
             "sql": self.sql,
@@ -84,7 +83,7 @@ class Answer:
             "rows": rows,
             "row_count": self.row_count,
             "truncated": self.truncated,
-            "chart": self.chart_spec,
+            "chart": json_value(self.chart_spec),
             "explanation": self.explanation,
             "model": self.model,
             "usage": dict(self.usage),

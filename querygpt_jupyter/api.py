@@ -87,7 +87,7 @@ def _session_or_open(db: Any, cfg, text: str | None = None, sql: bool = False):
     session = current_session()
     if db is None and session is not None:
         return session.choose(None, question=text, sql=sql, pick_with="db=, or %config Ask.conn = 'NAME'")
-    return Choice("", open_connection(db, cfg.resolved_allowed_paths()), "given as db", automatic=False)
+    return Choice("", open_connection(db, cfg.resolved_allowed_paths(), cfg.max_memory_mb), "given as db", automatic=False)
 
 
 def _open(db: Any, cfg, **answer_fields):

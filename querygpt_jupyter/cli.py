@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     def add_run_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--max-rows", type=int, help="Row cap (default 10000).")
         p.add_argument("--timeout", type=float, help="Seconds before the query is cancelled (default 60).")
+        p.add_argument("--max-memory-mb", type=int, help="Memory the engine may use for the query (default 2048).")
         p.add_argument("--no-chart", action="store_true", help="Do not choose a chart.")
         p.add_argument("--allow-path", action="append", default=None,
                        help="Directory queries may read files from (repeatable; default: the working directory).")
@@ -128,6 +129,7 @@ def _run_options(args) -> dict:
     return {
         "max_rows": args.max_rows,
         "timeout_s": args.timeout,
+        "max_memory_mb": args.max_memory_mb,
         "chart": False if args.no_chart else None,
         "allowed_paths": args.allow_path,
     }

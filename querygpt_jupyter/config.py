@@ -11,6 +11,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 OFFLINE_MODEL = "querygpt/offline"
+DEFAULT_MAX_MEMORY_MB = 2048
 
 
 class Ask(Configurable):
@@ -27,6 +28,13 @@ class Ask(Configurable):
     api_base = Unicode("", help="Base URL of an OpenAI-compatible server (vLLM, LM Studio, Ollama).").tag(config=True)
     max_rows = Int(10_000, min=1, help="Row cap added to every query; `truncated` says when it cut.").tag(config=True)
     timeout_s = Float(60.0, min=0.01, help="Seconds a query may run before it is cancelled (QUERY_TIMEOUT).").tag(config=True)
+    max_memory_mb = Int(
+        DEFAULT_MAX_MEMORY_MB, min=16,
+        help="Memory a query may use inside the engine (DuckDB memory_limit and as much again of temp files; "
+             "SQLite's heap limit); beyond it the query stops with QUERY_TIMEOUT (out of memory). Set before connecting.",
+    ).tag(config=True)
+    max_result_mb = Int(256, min=1, help="Most bytes of result kept; rows beyond are cut and `truncated` says so.").tag(config=True)
+    max_cell_kb = Int(1024, min=1, help="Longest text or blob value kept (KiB); longer values are cut, with a note.").tag(config=True)
     view = CaselessStrEnum(
         ["user", "developer"], default_value="user",
         help="user: answer first, SQL folded. developer: timings per stage, model, prompt size, retries.",
@@ -51,6 +59,10 @@ class Ask(Configurable):
     history = Bool(True, help="Record every turn in the history index (QUERYGPT_HOME/history.sqlite).").tag(config=True)
     replay = Bool(True, help="Re-running a %%ask cell reuses the recorded SQL (same question and schema) instead of the model.").tag(config=True)
     examples = Bool(True, help="Give the model question→SQL pairs marked correct on the same connection.").tag(config=True)
+    notebook = Unicode(
+        "", help="Path of the notebook this kernel runs, for replay from its records when the kernel is not told "
+                 "(nbclient from Python; nbconvert/papermill are found). Default: $QUERYGPT_NOTEBOOK.",
+    ).tag(config=True)
     history_turns = Int(6, min=0, help="Earlier turns of the conversation given to the model for follow-ups.").tag(config=True)
 
     def resolved_notes(self) -> str:

@@ -83,7 +83,7 @@ def _table_html(answer: "Answer") -> str:
     table = shown.to_html(index=False, border=0, max_cols=30, classes="dataframe qg-table")
     rows = f"{answer.row_count:,} row{'s' if answer.row_count != 1 else ''} × {len(df.columns)} column{'s' if len(df.columns) != 1 else ''}"
     if answer.truncated:
-        rows += " — truncated at the row cap (raise it with %config Ask.max_rows)"
+        rows += " — truncated at the row or byte cap (raise it with %config Ask.max_rows or Ask.max_result_mb)"
     elif len(df) > TABLE_HEAD_ROWS:
         rows += f", first {TABLE_HEAD_ROWS} shown"
     return f'{table}<div class="qg-meta">{html.escape(rows)}</div>'
@@ -124,6 +124,7 @@ def answer_text(answer: "Answer") -> str:
     if answer.df is not None:
         lines.append(answer.df.head(TABLE_HEAD_ROWS).to_string(index=False))
         lines.append(f"({answer.row_count} rows{', truncated' if answer.truncated else ''})")
+    lines.extend(answer.notes)
     if answer.connection_name or answer.connection:
         lines.append(connection_line(answer))
     return "\n".join(lines)

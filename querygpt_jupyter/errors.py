@@ -52,6 +52,11 @@ HOW: dict[str, dict[str, str]] = {
         "cli": "--timeout 120",
         "python": "timeout_s=120",
     },
+    "raise_memory": {
+        "notebook": "`%config Ask.max_memory_mb = 4096`",
+        "cli": "--max-memory-mb 4096",
+        "python": "max_memory_mb=4096",
+    },
     "choose_db": {
         "notebook": "`%ask connect URL --name NAME` (or --conn NAME)",
         "cli": "--db URL_OR_PATH",
@@ -78,6 +83,7 @@ def speaking_to(face: str) -> Iterator[None]:
     finally:
         _face.reset(token)
 
+from .redact import scrub
 
 
 class QueryGPTError(Exception):
@@ -88,9 +94,10 @@ class QueryGPTError(Exception):
     default_hint = ""
 
     def __init__(self, message: str, hint: str | None = None):
+        message = scrub(message)   # a driver or a model server may quote a password or API key
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint.format_map(_Phrases()) if hint is None else hint
+        self.hint = scrub(self.default_hint.format_map(_Phrases()) if hint is None else hint)
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
@@ -150,6 +157,17 @@ class DatabaseError(QueryGPTError):
 
     code = "SQL_SYNTAX_ERROR"
     exit_status = 4
+
+
+class OutOfMemory(QueryGPTError):
+    """The query needed more memory (or a bigger result) than the engine's limit allows. The
+    engine stopped it; the connection stays usable. Its code is the spec's QUERY_TIMEOUT — the
+    code for every limit that stops a query (time, memory, Ctrl-C) — and its message says memory."""
+
+    code = "QUERY_TIMEOUT"
+    exit_status = 4
+    default_hint = ("Aggregate or filter in SQL so less data is held at once, or raise the limit with "
+                    "{raise_memory}.")
 
 
 class DbConnFail(QueryGPTError):

@@ -276,6 +276,7 @@ def _replayed(question: str, match, adapter, options, listener):
     record = match.record
     mark = (record.chart or {}).get("mark")
     hint = (mark.get("type") if isinstance(mark, dict) else mark) if record.chart else "none"
+    hint = hint if isinstance(hint, str) else None
     answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
     answer.model = record.model
     answer.replayed_from = match.source

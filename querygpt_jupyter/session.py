@@ -73,7 +73,7 @@ class Session:
     def notebook(self) -> str | None:
         from .history.notebook import current_notebook
 
-        return current_notebook(self.shell.user_ns if self.shell is not None else None)
+        return current_notebook(self.shell.user_ns if self.shell is not None else None, configured=self.config.notebook)
 
     def subscribe(self, listener) -> None:
         if listener not in self._listeners:
@@ -94,7 +94,7 @@ class Session:
         name = name or _default_name(spec)
         from .connections.resolve import open_connection
 
-        open_connection(spec, self.config.resolved_allowed_paths())
+        open_connection(spec, self.config.resolved_allowed_paths(), self.config.max_memory_mb)
         self.named[name] = spec
         self.current = name
         return name
@@ -136,22 +136,22 @@ class Session:
         holding a connection or a DataFrame, or JupySQL's connection."""
         from .connections.resolve import from_object, open_connection
 
-        paths = self.config.resolved_allowed_paths()
+        paths, memory = self.config.resolved_allowed_paths(), self.config.max_memory_mb
         if name in self.named:
-            return open_connection(self.named[name], paths)
+            return open_connection(self.named[name], paths, memory)
         if name == "demo":
-            return open_connection("demo", paths)
+            return open_connection("demo", paths, memory)
         if name == "dataframes":
             frames = self.namespace_frames()
             if not frames:
                 raise errors.UsageError("There are no DataFrames in the namespace to ask about.")
-            return from_object(frames, paths, name="dataframes")
+            return from_object(frames, paths, name="dataframes", memory_mb=memory)
         namespace = self._namespace()
         if name in namespace and _is_queryable(namespace[name]):
-            return from_object(namespace[name], paths, name=name)
+            return from_object(namespace[name], paths, name=name, memory_mb=memory)
         discovered = self.namespace_connections()
         if name in discovered:
-            return from_object(discovered[name], paths, name=name)
+            return from_object(discovered[name], paths, name=name, memory_mb=memory)
         raise errors.UsageError(
             f"No connection named {name!r}.",
             hint=f"Known: {', '.join(self.connection_names()) or 'none'}. Add one with `%ask connect URL --name NAME`.",

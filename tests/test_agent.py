@@ -62,7 +62,7 @@ def test_the_prompt_names_the_dialect_and_gives_the_schema_compactly(server, dem
     ask_server(server)
     system = server.requests[0]["messages"][0]["content"]
     assert "DuckDB" in system and "dialect: duckdb" in system
-    assert 'CREATE TABLE cars' in system and "values: 'USA', 'Japan', 'Europe'" in system
+    assert 'CREATE TABLE cars' in system and 'values: ["USA", "Japan", "Europe"' in system
     assert "406 rows" in system
 
 

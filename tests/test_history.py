@@ -224,7 +224,9 @@ def test_headless_rerun_reproduces_sql_from_what_the_notebook_carries(tmp_path, 
         home.mkdir(exist_ok=True)
         if not (home / "demo.duckdb").exists():
             os.link(demo_path, home / "demo.duckdb")
-        env = {"QUERYGPT_HOME": str(home), "QG_TEST_API_BASE": api_base, "OPENAI_API_KEY": ""}
+        # nbclient run from Python: the kernel is told its notebook (nbconvert/papermill are found)
+        env = {"QUERYGPT_HOME": str(home), "QG_TEST_API_BASE": api_base, "OPENAI_API_KEY": "",
+               "QUERYGPT_NOTEBOOK": str(path)}
         book = nbformat.read(path, as_version=4) if path.exists() else nb
         client = NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
         old = {k: os.environ.get(k) for k in env}

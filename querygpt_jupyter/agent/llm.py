@@ -93,6 +93,11 @@ class ModelClient:
     settings: ModelSettings
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
+    def __post_init__(self) -> None:
+        from ..redact import remember_env
+
+        remember_env(self.settings.key_env)  # a server may echo the key back in an error
+
     def check_ready(self) -> None:
         """Fail fast, before any network, when the provider's key is missing."""
         s = self.settings

@@ -2,11 +2,10 @@
 submit the answer. Schemas are OpenAI-style; `run_tool` returns the text the model sees."""
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Callable
 
 from .. import errors
-from .prompts import table_ddl
+from .prompts import SAMPLE_CHARS, data_text, one_line, table_ddl
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +43,8 @@ def run_tool(name: str, arguments: dict, catalog: "Catalog", probe: Callable[[st
     try:
         if name == "list_tables":
             return "\n".join(
-                f"{t.name} ({t.row_count if t.row_count is not None else '?'} rows){': ' + t.comment if t.comment else ''}"
+                f"{one_line(t.name)} ({t.row_count if t.row_count is not None else '?'} rows)"
+                f"{'  -- comment: ' + data_text(t.comment) if t.comment else ''}"
                 for t in catalog.tables
             )
         if name == "describe_table":
@@ -64,10 +64,12 @@ def run_tool(name: str, arguments: dict, catalog: "Catalog", probe: Callable[[st
                      .where(ident.is_(exp.null()).not_()).group_by(ident)
                      .order_by(exp.func("COUNT", exp.Star()).desc()).limit(20))
             frame = probe(query.sql(catalog.dialect))
-            return json.dumps(frame.iloc[:, 0].astype(str).tolist())
+            return "[" + ", ".join(data_text(v, SAMPLE_CHARS) for v in frame.iloc[:, 0].astype(str).tolist()) + "]"
         if name == "run_probe":
             frame = probe(str(arguments.get("sql", "")))
-            return frame.head(PROBE_ROWS).to_csv(index=False)
+            # values are data: each on one line and capped, like the schema's samples
+            head = frame.head(PROBE_ROWS).map(lambda v: one_line(v, 2 * SAMPLE_CHARS) if isinstance(v, str) else v)
+            return head.to_csv(index=False)
         return f"Unknown tool {name!r}. Tools: {', '.join(t['function']['name'] for t in TOOLS)}."
     except errors.QueryGPTError as error:
         return f"{error.code}: {error}"

@@ -40,6 +40,8 @@ class TurnOptions:
     model_retries: int = 3
     history: tuple = ()         # PriorTurn records of this conversation, oldest first
     examples: bool = True       # give the model question→SQL pairs marked correct on this connection
+    max_result_mb: int = 256
+    max_cell_kb: int = 1024
 
     @classmethod
     def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
@@ -50,8 +52,14 @@ class TurnOptions:
             key_env=cfg.key_env, tools=cfg.tools, notes=cfg.resolved_notes(), max_steps=cfg.max_steps,
             max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, model_timeout_s=cfg.model_timeout_s,
             model_retries=cfg.model_retries, history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
-            examples=cfg.examples and cfg.history,
+            examples=cfg.examples and cfg.history, max_result_mb=cfg.max_result_mb, max_cell_kb=cfg.max_cell_kb,
         )
+
+    @property
+    def byte_caps(self):
+        from ..sql.execute import ByteCaps
+
+        return ByteCaps(cell=self.max_cell_kb * 1024, total=self.max_result_mb * 2**20)
 
 
 class _Turn:
@@ -205,8 +213,10 @@ def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptio
     with turn.stage("validating", "Checking the SQL is a read-only query…", sql=sql):
         checked = guard.check(sql, guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths))
     with turn.stage("executing", "Running the query…"):
-        result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s)
+        result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s,
+                           byte_caps=options.byte_caps)
     answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
+    answer.notes.extend(note for note in result.notes if note not in answer.notes)
 
 
 def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,

@@ -14,16 +14,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _sandbox(con, allowed_paths: tuple[str, ...]) -> None:
-    """Lock the connection: file access only under allowed roots, settings frozen.
+def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> None:
+    """Lock the connection: file access only under allowed roots, memory bounded, settings frozen.
 
     `read_only=True` alone is not a sandbox (NOTES.md): it still reads any file and can COPY out.
-    The order matters: allowed_directories cannot change once external access is off.
+    The order matters: allowed_directories cannot change once external access is off, and nothing
+    changes after lock_configuration. Without a memory limit DuckDB takes 80% of RAM (and spills
+    to disk without end): one exponential recursive CTE reached 20 GB.
     """
     locked = con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
     if locked and not con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
         return  # the file's database instance was already sandboxed by an earlier connection of this process
     roots = exp.Array(expressions=[exp.Literal.string(os.path.join(p, "")) for p in allowed_paths])
+    con.execute("SET enable_progress_bar = false")  # it prints to stdout: --json would not parse
+    if memory_mb:
+        size = exp.Literal.string(f"{int(memory_mb)}MB").sql("duckdb")
+        con.execute(f"SET memory_limit = {size}")
+        con.execute(f"SET max_temp_directory_size = {size}")
     con.execute(f"SET allowed_directories = {roots.sql('duckdb')}")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
@@ -71,14 +78,14 @@ class DuckDBAdapter:
         self._lock = threading.Lock()
 
     @classmethod
-    def open_file(cls, path: str, allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
+    def open_file(cls, path: str, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> "DuckDBAdapter":
         import duckdb
 
         if not os.path.exists(path):
             raise errors.DbConnFail(f"The DuckDB file {path} does not exist.", hint="Check the path; querygpt never creates databases.")
         try:
             con = duckdb.connect(path, read_only=True)
-            _sandbox(con, allowed_paths)
+            _sandbox(con, allowed_paths, memory_mb)
         except duckdb.Error as exc:
             raise errors.DbConnFail(
                 f"Could not open the DuckDB file {path}: {str(exc).splitlines()[0]}",
@@ -100,7 +107,8 @@ class DuckDBAdapter:
         return cls(user_con.cursor(), f"{label} (shared; not sandboxed)", owned=True)
 
     @classmethod
-    def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...]) -> "DuckDBAdapter":
+    def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...],
+                   memory_mb: int | None = None) -> "DuckDBAdapter":
         """An in-memory DuckDB where each DataFrame is a view named after its variable. Frames are
         adapted first where DuckDB would lose or refuse something (a named index, dtypes it cannot
         scan), and timestamps show in the frames' own time zone when they share one."""
@@ -115,7 +123,7 @@ class DuckDBAdapter:
         zone = shared_time_zone(prepared.values())
         if zone:
             con.execute(f"SET TimeZone = {exp.Literal.string(zone).sql('duckdb')}")
-        _sandbox(con, allowed_paths)
+        _sandbox(con, allowed_paths, memory_mb)
         adapter = cls(con, "dataframes:" + ",".join(sorted(prepared)), owned=True)
         adapter.data_version = ";".join(f"{name}={data_version(frame)}" for name, frame in prepared.items())
         return adapter
@@ -177,6 +185,11 @@ class DuckDBAdapter:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if isinstance(error, duckdb.InterruptException):
             return errors.QueryCancelled("The query was interrupted.")
+        if isinstance(error, duckdb.OutOfMemoryException):
+            return errors.OutOfMemory(f"DuckDB ran out of the memory it may use: {first_line}")
+        if "maximum total string size" in first_line:   # Arrow's 2 GB of text per column and batch
+            return errors.OutOfMemory("The result is too large to fetch: one column holds more than 2 GB of text.",
+                                      hint="Select fewer rows or shorter values (e.g. left(col, 1000)).")
         if isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
             return errors.SchemaError(first_line)
         if isinstance(error, duckdb.ParserException):

@@ -28,6 +28,8 @@ ERRNO_ERRORS: dict[int, type[errors.QueryGPTError]] = {
     1054: errors.SchemaError,       # ER_BAD_FIELD_ERROR
     1049: errors.SchemaError,       # ER_BAD_DB_ERROR (on connect it is DB_CONN_FAIL: see CONNECT_FAILURES)
     1064: errors.SqlSyntaxError,    # ER_PARSE_ERROR
+    1037: errors.OutOfMemory, 1038: errors.OutOfMemory, 1041: errors.OutOfMemory,  # out of memory / sort memory / resources
+    3015: errors.OutOfMemory,       # ER_ENGINE_OUT_OF_MEMORY
     2002: errors.DbConnFail, 2003: errors.DbConnFail, 2005: errors.DbConnFail,
     2006: errors.DbConnFail, 2013: errors.DbConnFail, 2055: errors.DbConnFail,
 }

@@ -27,6 +27,7 @@ SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
     "42703": errors.SchemaError,         # undefined_column
     "3F000": errors.SchemaError,         # invalid_schema_name
     "42601": errors.SqlSyntaxError,      # syntax_error
+    "53": errors.OutOfMemory,            # insufficient_resources: out_of_memory, disk_full, too many connections
     "57P01": errors.DbConnFail, "57P02": errors.DbConnFail, "57P03": errors.DbConnFail,  # shutdown
     "08": errors.DbConnFail,             # connection_exception
     "28": errors.DbConnFail,             # invalid_authorization_specification
@@ -220,6 +221,8 @@ class PostgresAdapter(SQLAlchemyAdapter):
             return self.connection_failure(error)
         if kind is errors.QueryTimeout:
             return errors.QueryTimeout(f"PostgreSQL stopped the query: {message}")
+        if kind is errors.OutOfMemory:
+            return errors.OutOfMemory(f"PostgreSQL ran out of resources: {message}")
         if kind is None:
             return errors.DatabaseError(f"PostgreSQL: {message}", hint=hint or "The database rejected the query.")
         return kind(f"PostgreSQL: {message}", hint=hint) if hint else kind(f"PostgreSQL: {message}")

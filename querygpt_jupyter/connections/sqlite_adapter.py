@@ -7,6 +7,8 @@ import threading
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from .. import errors
 from .catalog import Column, ForeignKey, Table
 
@@ -53,7 +55,7 @@ class SQLiteAdapter:
     kind = "sqlite"
     dialect = "sqlite"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, memory_mb: int | None = None):
         import sqlite3
 
         if not os.path.exists(path):
@@ -67,13 +69,18 @@ class SQLiteAdapter:
             # mode=ro covers the main file only: ATTACH would open (and create) other files writable
             self._con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             self._con.set_authorizer(_refuse_writes)
+            if memory_mb:
+                # Process-wide in SQLite, and it can only be lowered from SQL: the tightest limit
+                # of this process's connections holds (a recursive CTE otherwise took 3 GB).
+                limit = exp.Literal.number(int(memory_mb) * 2**20).sql("sqlite")
+                self._con.execute(f"PRAGMA hard_heap_limit = {limit}")
             self._con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise errors.DbConnFail(f"Could not open the SQLite file {path}: {exc}.") from None
         self._lock = threading.Lock()
 
     @classmethod
-    def from_connection(cls, con) -> "SQLiteAdapter":
+    def from_connection(cls, con, memory_mb: int | None = None) -> "SQLiteAdapter":
         """A user's sqlite3 connection: reopen its main file read-only (theirs may be writable)."""
         rows = con.execute("PRAGMA database_list").fetchall()
         path = next((r[2] for r in rows if r[1] == "main"), "")
@@ -82,7 +89,7 @@ class SQLiteAdapter:
                 "This sqlite3 connection is in memory, so querygpt cannot open it read-only.",
                 hint="Save the data to a file, or load it into a DataFrame and ask about that.",
             )
-        return cls(path)
+        return cls(path, memory_mb)
 
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
         import pandas as pd
@@ -122,6 +129,8 @@ class SQLiteAdapter:
         lowered = message.lower()
         if "interrupted" in lowered:
             return errors.QueryCancelled("The query was interrupted.")
+        if isinstance(error, MemoryError) or "out of memory" in lowered or "string or blob too big" in lowered:
+            return errors.OutOfMemory(f"SQLite ran out of the memory it may use ({message}).")
         if "no such table" in lowered or "no such column" in lowered or "ambiguous column" in lowered:
             return errors.SchemaError(message[:1].upper() + message[1:] + ".")
         if "one statement at a time" in lowered:  # sqlite3's execute() runs a single statement

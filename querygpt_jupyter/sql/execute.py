@@ -23,6 +23,15 @@ class QueryResult:
     truncated: bool
     sql: str            # the text that ran: rendered from the checked AST (with the cap), verified
     elapsed_ms: float
+    notes: tuple[str, ...] = ()   # what the byte caps cut, for the answer
+
+
+@dataclass(frozen=True)
+class ByteCaps:
+    """Most bytes of result kept: per text/blob value, and in total (rows beyond are dropped)."""
+
+    cell: int = 1024 * 1024
+    total: int = 256 * 1024 * 1024
 
 
 def cap(query: exp.Expression, max_rows: int) -> exp.Expression:
@@ -40,7 +49,8 @@ def cap(query: exp.Expression, max_rows: int) -> exp.Expression:
     return exp.select("*").from_(wrapped).limit(limit)
 
 
-def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeout_s: float) -> QueryResult:
+def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeout_s: float,
+              byte_caps: ByteCaps = ByteCaps()) -> QueryResult:
     from . import guard
 
     capped = query if isinstance(query, guard.Unchecked) else cap(query, max_rows)
@@ -50,7 +60,80 @@ def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeo
     truncated = len(df) > max_rows
     if truncated:
         df = df.iloc[:max_rows]
-    return QueryResult(df, truncated, sql, (time.perf_counter() - started) * 1000)
+    df, cut_rows, notes = limit_bytes(df, byte_caps)
+    return QueryResult(df, truncated or cut_rows, sql, (time.perf_counter() - started) * 1000, notes)
+
+
+def limit_bytes(df: "pd.DataFrame", caps: ByteCaps) -> "tuple[pd.DataFrame, bool, tuple[str, ...]]":
+    """Cut text and blob values longer than `caps.cell` (marked with "…"), then keep the first
+    rows that fit in `caps.total` bytes. Returns (frame, rows were dropped, notes). Numeric
+    columns cost their item size; only text-like columns are measured value by value."""
+    import numpy as np
+
+    sizes = np.zeros(len(df), dtype=np.int64)
+    cut_columns: list[str] = []
+    replaced: dict[int, "pd.Series"] = {}
+    for position, (name, series) in enumerate(df.items()):
+        kind = series.dtype.kind
+        if kind in "biufcmM":
+            sizes += series.dtype.itemsize
+            continue
+        lengths = _lengths(series)
+        sizes += lengths + 16
+        if len(lengths) and lengths.max() > caps.cell:
+            replaced[position] = series.map(lambda v: _cut(v, caps.cell))
+            cut_columns.append(str(name))
+            sizes += np.minimum(lengths, caps.cell) - lengths
+    if replaced:
+        df = df.copy()
+        for position, series in replaced.items():
+            df.isetitem(position, series)
+    notes: list[str] = []
+    if cut_columns:
+        notes.append(f"Values longer than {_size(caps.cell)} were cut (column{'s' if len(cut_columns) > 1 else ''} "
+                     f"{', '.join(cut_columns)}); raise Ask.max_cell_kb to keep more.")
+    total = np.cumsum(sizes)
+    if len(total) and total[-1] > caps.total:
+        keep = int(np.searchsorted(total, caps.total, side="right"))
+        notes.append(f"Only the first {keep:,} of {len(df):,} rows are kept: the result is larger than "
+                     f"{_size(caps.total)} (Ask.max_result_mb).")
+        return df.iloc[:keep], True, tuple(notes)
+    return df, False, tuple(notes)
+
+
+def _lengths(series: "pd.Series"):
+    """Bytes of each value (about: characters for text), 0 for missing; vectorised for text dtypes."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.str.len().fillna(0).to_numpy(dtype=np.int64)
+    return np.fromiter((_length(v) for v in series.array), dtype=np.int64, count=len(series))
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    if isinstance(value, memoryview):
+        return value.nbytes
+    nbytes = getattr(value, "nbytes", None)   # numpy arrays (DuckDB lists)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (list, tuple, dict)):
+        return 16 * len(value)
+    return 8
+
+
+def _cut(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > limit:
+        return bytes(value[:limit])
+    return value
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
 
 
 def run_blocking(adapter: "Adapter", sql: str, timeout_s: float) -> Any:
@@ -81,6 +164,8 @@ def run_blocking(adapter: "Adapter", sql: str, timeout_s: float) -> Any:
         error = outcome["error"]
         if isinstance(error, errors.QueryGPTError):
             raise error
+        if isinstance(error, MemoryError):
+            raise errors.OutOfMemory("The query's result did not fit in memory.") from None
         raise adapter.classify(error) from None
     return outcome["value"]
 

@@ -414,7 +414,9 @@ def _split_statements(tokens: list[Token]) -> list[list[Token]]:
 
 def _parse(sql: str, tokens: list[Token], dialect: Dialect) -> exp.Expression:
     try:
-        statements = dialect.parser().parse(tokens, sql)
+        from .dialects import parser_for
+
+        statements = parser_for(dialect).parse(tokens, sql)
     except ParseError as error:
         _refuse_into_outfile(tokens)
         first = error.errors[0] if error.errors else {}
