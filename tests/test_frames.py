@@ -227,7 +227,7 @@ def test_the_model_is_given_the_frames_schema_and_its_sql_runs_on_them(penguins)
                         model="openai/gpt-4o-mini", api_base=server.base_url, tools="off")
         system = server.requests[0]["messages"][0]["content"]
     assert "CREATE TABLE penguins" in system and "body_mass_g DOUBLE" in system and "344 rows" in system
-    assert "'Adelie'" in system                       # sample values of the frame's text columns
+    assert '"Adelie"' in system                      # sample values of the frame's text columns
     assert answer.error is None, answer.error
     female = penguins[penguins.sex == "female"].groupby("species")["body_mass_g"].mean().round()
     assert answer.df.values.tolist() == [[k, v] for k, v in female.items()]

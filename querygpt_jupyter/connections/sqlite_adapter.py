@@ -68,12 +68,13 @@ class SQLiteAdapter:
             self._con.execute("PRAGMA query_only = ON")
             # mode=ro covers the main file only: ATTACH would open (and create) other files writable
             self._con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-            self._con.set_authorizer(_refuse_writes)
             if memory_mb:
                 # Process-wide in SQLite, and it can only be lowered from SQL: the tightest limit
-                # of this process's connections holds (a recursive CTE otherwise took 3 GB).
+                # of this process's connections holds (a recursive CTE otherwise took 3 GB). Set
+                # before the authorizer, which denies every PRAGMA that sets a value.
                 limit = exp.Literal.number(int(memory_mb) * 2**20).sql("sqlite")
                 self._con.execute(f"PRAGMA hard_heap_limit = {limit}")
+            self._con.set_authorizer(_refuse_writes)
             self._con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise errors.DbConnFail(f"Could not open the SQLite file {path}: {exc}.") from None
