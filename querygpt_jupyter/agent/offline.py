@@ -422,10 +422,13 @@ def _samples_incomplete(column: Column) -> bool:
     return column.is_text and (not column.samples or len(column.samples) >= SAMPLES_PER_COLUMN)
 
 
-def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe | None) -> list[_Span]:
+def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe | None,
+                 strict: bool = True) -> list[_Span]:
     """Claim stored values: each run of free words is looked up in the samples and, for text
     columns whose samples may be incomplete, with one probe call per column. A value found in two
-    columns belongs to the column named right before it (`city of Houston`), else it refuses."""
+    columns belongs to the column named right before it (`city of Houston`) or, right after the
+    table's noun (`lake Michigan`), to the table's name column; else it refuses — unless not
+    `strict` (guessing the table: any column will do as evidence)."""
     grams = _value_ngrams(links, question)
     if not grams:
         return []
@@ -453,8 +456,8 @@ def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe |
             matches = _dedupe(m for form in variants for m in index.get(form, ()))
         if not matches:
             continue
-        if len({c.name for c, _ in matches}) > 1:
-            named = _column_named_before(links, start)
+        if len({c.name for c, _ in matches}) > 1 and strict:
+            named = _column_named_before(links, start) or _name_column_by_noun(links, table, start)
             matches = [m for m in matches if named is not None and m[0].name == named.name]
             if not matches:
                 raise _refuse(f"'{links.tokens[start].text}' is a value of several columns of {table.name}; "
@@ -470,6 +473,25 @@ def _dedupe(matches: Iterable[tuple[Column, Any]]) -> list[tuple[Column, Any]]:
         if m not in out:
             out.append(m)
     return out
+
+
+def _name_column_by_noun(links: _Links, table: Table, start: int) -> Column | None:
+    """`lake Michigan`: right after the table's noun, a value is the table's own name."""
+    before = links.owner[start - 1] if start > 0 else None
+    if before is None or before.kind != "table" or before.end != start or isinstance(table, _JoinView):
+        return None
+    return _name_column(table)
+
+
+def _name_column(table: Table) -> Column | None:
+    """The column naming each row: `name`/`title`, `<table>_name`, or a text primary key."""
+    stems = _name_stems(table.name)
+    for column in table.columns:
+        words = _name_stems(column.name)
+        if words and words[-1] in ("name", "title") and (len(words) == 1 or words[:-1] == stems):
+            return column
+    keys = [c for c in table.columns if c.primary_key]
+    return keys[0] if len(keys) == 1 and keys[0].is_text else None
 
 
 def _column_named_before(links: _Links, start: int) -> Column | None:
@@ -490,7 +512,8 @@ def _table_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]
     return [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]
 
 
-def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
+def _choose_table(tokens: list[_Token], catalog: Catalog, question: str,
+                  probe: ValueProbe | None = None) -> tuple[Table, list[tuple[int, int]]]:
     """The one table the question is about, and the token ranges that name it."""
     named = _named_tables(tokens, catalog)
     if len(named) > 1:
@@ -504,7 +527,7 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tupl
             # `Maximum wheat in wheat`: the last mention is the table, earlier ones the column
             mentions = mentions[-1:]
         return table, mentions
-    return _infer_table(tokens, catalog, question)
+    return _infer_table(tokens, catalog, question, probe)
 
 
 def _named_tables(tokens: list[_Token], catalog: Catalog) -> dict[str, list[tuple[int, int]]]:
@@ -545,45 +568,90 @@ def _namesake_column(table: Table) -> Column | None:
     return next((c for c in table.columns if _name_stems(c.name) == stems), None)
 
 
-def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
-    """No table named: pick the one table whose columns, sample values and name words explain
-    the question's words better than every other table (see `_dominates`); else refuse."""
-    coverage, partial_words = _coverage(tokens, catalog, question)
+def _infer_table(tokens: list[_Token], catalog: Catalog, question: str,
+                 probe: ValueProbe | None = None) -> tuple[Table, list[tuple[int, int]]]:
+    """No table named: pick the one table whose columns, stored values and name words explain
+    the question's words better than every other table (see `_dominates`). Tables that explain
+    the same words tie; the tie goes to the one table that stores the question's values in its
+    own name column (`population of Texas`: the state Texas, not the cities of Texas); else refuse."""
+    evidence = _coverage(tokens, catalog, question, probe)
+    coverage = {name: e.covered for name, e in evidence.items()}
     if not coverage:
         raise _refuse("The offline planner could not tell which table the question is about.")
     ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
     best = next((name for name in ranked if _dominates(name, coverage)), None)
     if best is None:
+        best = _entity_table(evidence)
+    if best is None:
         names = ", ".join(sorted(ranked[:4]))
         raise _refuse(f"The question could be about several tables ({names}); name the table.")
     table = catalog.table(best)
     assert table is not None
-    return table, partial_words[best]
+    return table, evidence[best].partial
 
 
-def _coverage(tokens: list[_Token], catalog: Catalog, question: str
-              ) -> tuple[dict[str, set[int]], dict[str, list[tuple[int, int]]]]:
-    """Per table, the tokens its columns, sample values and name words explain (tables explaining
-    none are left out), and the lone name words (`airports` of a table `airports_us`)."""
-    coverage: dict[str, set[int]] = {}
-    partial_words: dict[str, list[tuple[int, int]]] = {}
+@dataclass(frozen=True)
+class _Evidence:
+    """What one table explains of the question: token indices covered by its columns, stored
+    values and name words; the lone name words; the value tokens stored in its name column."""
+
+    covered: frozenset[int]
+    partial: list[tuple[int, int]]
+    values: frozenset[int]
+    named_values: frozenset[int]
+
+
+def _entity_table(evidence: dict[str, _Evidence]) -> str | None:
+    """Among the tables explaining the most (and the same) words, the one whose name column holds
+    every value of the question — when there is exactly one such table."""
+    tops = [n for n, e in evidence.items() if not any(e.covered < o.covered for o in evidence.values())]
+    if len({evidence[n].covered for n in tops}) != 1:
+        return None
+    entities = [n for n in tops if evidence[n].values and evidence[n].named_values == evidence[n].values]
+    return entities[0] if len(entities) == 1 else None
+
+
+def _coverage(tokens: list[_Token], catalog: Catalog, question: str,
+              probe: ValueProbe | None = None) -> dict[str, _Evidence]:
+    """Per table, the words it explains (tables explaining none are left out). Values come from
+    the catalogue's samples; when words remain that no column or table name explains, the probe
+    looks them up in every table's text columns: samples are few, and a value they miss in one
+    table may pick another (`area of Alaska`: a lake's state in the samples, a state's name too)."""
+    evidence = _coverage_pass(tokens, catalog, question, None)
+    if probe is not None:
+        known = set().union(*(e.covered - e.values for e in evidence.values())) if evidence else set()
+        unknown = [i for i, t in enumerate(tokens) if i not in known and not t.is_stop and t.number is None
+                   and t.text not in _KEYWORD_WORDS and t.text not in _CONJUNCTIONS]
+        if unknown:
+            evidence = _coverage_pass(tokens, catalog, question, probe)
+    return evidence
+
+
+def _coverage_pass(tokens: list[_Token], catalog: Catalog, question: str,
+                   probe: ValueProbe | None) -> dict[str, _Evidence]:
+    evidence: dict[str, _Evidence] = {}
     for table in catalog.tables:
         links = _Links(tokens)
         spans = _link_columns(links, table)
         _link_top(links)
         _link_keywords(links)
-        spans += _sample_values_only(links, table, question)
+        values = _link_values(links, table, question, probe, strict=False)
+        spans += values
         if not spans:
             continue
         words = set(_name_stems(table.name))
         partial = [(i, i + 1) for i, t in enumerate(tokens)
                    if links.owner[i] is None and t.stem in words and not t.is_stop and t.text not in _KEYWORD_WORDS]
-        coverage[table.name] = {i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}
-        partial_words[table.name] = partial
-    return coverage, partial_words
+        name_column = _name_column(table)
+        evidence[table.name] = _Evidence(
+            frozenset({i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}), partial,
+            frozenset(i for s in values for i in range(s.start, s.end)),
+            frozenset(i for s in values if name_column is not None and s.arg[0].name == name_column.name
+                      for i in range(s.start, s.end)))
+    return evidence
 
 
-def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
+def _dominates(name: str, coverage: dict[str, frozenset[int]]) -> bool:
     """Whether `name` explains a word no other table does, and every word another table
     explains is explained here too or is a head noun after one (`weather types`)."""
     mine = coverage[name]
@@ -593,14 +661,6 @@ def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
         if not mine - theirs or any(i - 1 not in mine for i in theirs - mine):
             return False
     return True
-
-
-def _sample_values_only(links: _Links, table: Table, question: str) -> list[_Span]:
-    """Values the catalogue's samples know (no probe): evidence for guessing the table."""
-    try:
-        return _link_values(links, table, question, None)
-    except AgentFailure:
-        return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,7 +761,7 @@ def _join_candidates(tokens: list[_Token], catalog: Catalog, question: str,
     if len(named) > 2:
         raise _refuse(f"The question names {len(named)} tables ({', '.join(sorted(named))}); the offline planner "
                       "joins at most two, linked by one foreign key.")
-    coverage, _ = _coverage(tokens, catalog, question)
+    coverage = _coverage(tokens, catalog, question)
     out = []
     for pair in pairs:
         if not named <= pair:
@@ -1505,8 +1565,9 @@ class OfflinePlanner:
             raise SchemaError("The database has no tables to ask about.",
                               hint=f"Check that it is the database holding your data ({how('choose_db')}); "
                                    f"{how('show_tables')} lists what querygpt sees.")
+        probe = _RememberingProbe(probe) if probe is not None else None
         try:
-            table, mentions = _choose_table(tokens, catalog, question)
+            table, mentions = _choose_table(tokens, catalog, question, probe)
             return _plan_on(table, mentions, tokens, question, catalog, probe)
         except AgentFailure as refusal:
             # only a question one table cannot answer is tried on a join: one-table answers stay as they were
@@ -1608,6 +1669,25 @@ def _asked_chart(tokens: list[_Token]) -> str | None:
     if not any(t.text in _CHART_NOUNS for t in tokens):
         return None
     return next((_CHART_WORDS[t.text] for t in tokens if t.text in _CHART_WORDS), None)
+
+
+class _RememberingProbe:
+    """The probe for one question: a column is asked only about candidates it was not asked
+    about yet, so choosing the table and reading it do not repeat lookups."""
+
+    def __init__(self, probe: ValueProbe):
+        self.probe = probe
+        self.asked: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.found: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    def __call__(self, table: str, column: str, candidates: list[str]) -> list[str]:
+        key = (table, column)
+        wanted = {c.lower() for c in candidates}
+        new = [c for c in candidates if c.lower() not in self.asked[key]]
+        if new:
+            self.asked[key] |= {c.lower() for c in new}
+            self.found[key] += [v for v in self.probe(table, column, new) if v not in self.found[key]]
+        return [v for v in self.found[key] if v.lower() in wanted or _normalised(v) in wanted]
 
 
 def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe:
