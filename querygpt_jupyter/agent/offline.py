@@ -67,6 +67,7 @@ _FILLER_WORDS = frozenset("""
 show list give tell find get display return see let lets know name
 data dataset table tables database value values amount
 made built located recorded based listed named called observed registered measured reported
+live lives living reside resides situated
 come comes came originate originating belong belongs belonging
 chart plot graph draw visualize visualise bar line pie
 """.split())
@@ -385,12 +386,14 @@ def _variants(token: _Token) -> list[str]:
 
 def _value_ngrams(links: _Links, question: str) -> list[tuple[int, int, list[str], list[str]]]:
     """Runs of free tokens that could spell a stored value: (start, end, exact forms, variants),
-    longest first. A lone stop word counts only in capitals right after a column (`series I`)."""
+    longest first. A lone stop word counts only in capitals right after a column (`series I`).
+    A run may end on a one-word column mention: `Santa Clara County` is a county, not the city
+    Santa Clara and a column (`_claimable`)."""
     tokens = links.tokens
     grams = []
     for n in (4, 3, 2, 1):
         for i in range(len(tokens) - n + 1):
-            if not links.free(i, i + n):
+            if not _claimable(links, i, i + n):
                 continue
             window = tokens[i:i + n]
             edge_words = (window[0], window[-1])
@@ -405,6 +408,15 @@ def _value_ngrams(links: _Links, question: str) -> list[tuple[int, int, list[str
             exact = [" ".join(t.text for t in window), question[window[0].start:window[-1].end].lower()]
             grams.append((i, i + n, list(dict.fromkeys(exact)), _variants(window[0]) if n == 1 else []))
     return grams
+
+
+def _claimable(links: _Links, start: int, end: int) -> bool:
+    """Free tokens, or free tokens and then the one word of a column mention."""
+    if links.free(start, end):
+        return True
+    last = links.owner[end - 1] if 0 < end <= len(links.tokens) else None
+    return end - start > 1 and links.free(start, end - 1) and last is not None and last.kind == "column" \
+        and last.start == end - 1 and last.end == end
 
 
 def _sample_index(table: Table) -> dict[str, list[tuple[Column, Any]]]:
@@ -449,7 +461,7 @@ def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe |
                                   for i, singular in singulars.items() if index.get(singular)})
     spans = []
     for start, end, exact, variants in grams:
-        if not links.free(start, end):
+        if not _claimable(links, start, end):
             continue
         matches = _dedupe(m for form in exact for m in index.get(form, ()))
         if not matches:
@@ -839,8 +851,9 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
         if owner is not None:
             raise _refuse(f"'{token.text}' is not in {table.name} (the table {owner} has it); the offline "
                           "planner answers questions about one table, or two linked by one foreign key.")
-        if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
-            continue  # a head noun after a mention: "la riots victims", "rainy days"
+        if links.kind_at(i - 1) in ("table", "column", "value", "rows") \
+                and (token.text != token.stem or token.stem in _GENERIC_NOUNS):
+            continue  # a plural head noun after a mention: "la riots victims", "rainy days" (not "… Rd")
         if _is_counted_noun(links, i) and any(c.is_text for c in table.columns):
             continue  # (rows of a table without any text column are periods, not things: crimea's months)
         if _is_apposition(links, i) or _names_next_value(links, i):
@@ -1055,7 +1068,13 @@ class _Reader:
     # -- steps ------------------------------------------------------------------------------
     def filters(self, i: int) -> None:
         span = self.s[i]
-        if span.kind == "value":
+        before = self.at(i - 1)
+        if span.kind == "column" and not span.used and _flag_value(span.arg) is not None \
+                and not (before is not None and before.kind in ("group", "agg", "distinct", "common")
+                         and before.end == span.start):
+            self.q.add_filter(span.arg, _flag_value(span.arg))  # "open businesses", "businesses that are open"
+            span.used = True
+        elif span.kind == "value":
             column, value = span.arg
             self.q.add_filter(column, value)
             span.used = True
@@ -1215,6 +1234,10 @@ class _Reader:
         for f in funcs:
             f.used = True
         column = self.free_column(j)
+        noun = self.at(i + 1)
+        if column is not None and len(funcs) == 1 and span.arg in _DIRECTION and noun is not None \
+                and noun.kind == "table" and noun.start == span.end and not q.measures and q.limit is None:
+            q.row_level, q.limit = True, 1  # "the largest track in bytes": a track, not the largest bytes
         if column is None and self.free_column(i + 1) is not None:
             j = i + 1  # "maximum wheat" where wheat is both the table and its column
             column = self.free_column(j)
@@ -1269,7 +1292,9 @@ class _Reader:
         counted = self.at(self.next_index(i, ("value",)))  # "how many shipped orders": orders
         counted = counted if counted is not None and counted.kind in ("table", "rows") else None
         if column is not None and noun is not None and noun.kind in ("rows", "table") and noun.start == nxt.end:
-            nxt.used = True  # "how many weather records": the column only qualifies the rows
+            if not set(_name_stems(column.name)) <= set(_name_stems(self.q.table.name)):
+                raise _refuse(f"The offline planner does not know how '{nxt.text}' qualifies '{noun.text}'.")
+            nxt.used = True  # "how many weather records": the column's word is the table's too
             column, counted = None, noun
         if column is not None and not self._followed_by_own_value(i + 1):
             if not column.is_text:
@@ -1304,11 +1329,34 @@ class _Reader:
                 before = self.at(self.s.index(span) - 1)
                 if self.q.measures and before is not None and before.kind == "value" and before.end == span.start:
                     continue  # "gram negative bacteria": the noun the value describes
+                if before is not None and before.kind == "column" and before.arg in self.q.projections:
+                    raise _refuse(f"The offline planner does not know how '{before.text}' and '{span.text}' go "
+                                  "together (list several columns with 'and').")
                 self.q.projections.append(span.arg)
                 continue
             if span.kind == "number":
                 raise _refuse(f"The offline planner does not know what {span.text} refers to.")
             raise _refuse(f"The offline planner could not use '{span.text}' in this question.")
+
+
+_FLAG_PREFIXES = frozenset({"is", "has", "have", "was", "can", "does"})
+_TRUE_TEXTS = {frozenset({"y", "n"}): "y", frozenset({"yes", "no"}): "yes", frozenset({"t", "f"}): "t",
+               frozenset({"true", "false"}): "true"}
+
+
+def _flag_value(column: Column) -> Any:
+    """The stored value meaning "yes" in a flag column (`is_open`, a BOOLEAN `active`, a Y/N
+    text column), so that saying the flag's word (`open businesses`) filters on it; None for
+    other columns."""
+    if "BOOL" in column.type.upper():
+        return True
+    stems = _name_stems(column.name)
+    if column.is_numeric and "INT" in column.type.upper() and len(stems) > 1 and stems[0] in _FLAG_PREFIXES:
+        return 1
+    if column.is_text and column.samples and len(column.samples) == 2:
+        truth = _TRUE_TEXTS.get(frozenset(str(v).lower() for v in column.samples))
+        return next((v for v in column.samples if str(v).lower() == truth), None) if truth else None
+    return None
 
 
 def _measure_func(word: str, column: Column) -> str:
@@ -1437,10 +1485,16 @@ def _measure_sql(m: _Measure) -> exp.Expression:
     return exp.alias_(inner, m.alias, quoted=True)
 
 
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+
+
 def _where(q: _Query) -> exp.Expression | None:
     conditions = []
     for column, values in q.filters.values():
-        literals = [exp.Literal.string(v) if isinstance(v, str) else exp.Literal.number(v) for v in values]
+        literals = [_literal(v) for v in values]
         conditions.append(_col(column).eq(literals[0]) if len(literals) == 1 else _col(column).isin(*literals))
     return exp.and_(*conditions) if conditions else None
 
