@@ -1534,6 +1534,9 @@ def _build(q: _Query, dialect: str) -> Plan:
         chart = "none"
     else:
         select = exp.select(*([_col(c) for c in q.projections] or [exp.Star()])).from_(source)
+        name = _name_column(q.table)
+        if name is not None and name.name in q.filters and q.projections:
+            select = select.distinct()  # "area of Lake Michigan": one lake, however many rows it has
     if isinstance(q.table, _JoinView):
         select = select.join(_join_clause(q.table))
     if where is not None:
@@ -1654,7 +1657,40 @@ def _read(table: Table, mentions: list[tuple[int, int]], tokens: list[_Token], q
     _link_rest(links, table, catalog)
     query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
     _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
+    _check_values_elsewhere(query, catalog, probe)
     return query
+
+
+def _check_values_elsewhere(q: _Query, catalog: Catalog, probe: ValueProbe | None) -> None:
+    """A value filtered in one column that is also the name of a row of another table (`Queen`: a
+    composer of a track, and an artist) may mean either; it is refused unless the column refers
+    to that table (city.state_name holds states: `cities in Texas` is the state Texas)."""
+    if isinstance(q.table, _JoinView):
+        return
+    own = _name_column(q.table)
+    others = [(t, n) for t in catalog.tables for n in [_name_column(t)]
+              if t.name != q.table.name and n is not None and n.is_text]
+    for column, values in q.filters.values():
+        texts = [v for v in values if isinstance(v, str)]
+        if not texts or column is own or any(_refers_to(q.table, column, t, n) for t, n in others):
+            continue  # the row's own name (`capital of Ohio`), or a column saying what it holds
+        for other, name in others:
+            if _samples_incomplete(name):
+                found = probe(other.name, name.name, texts) if probe is not None else []
+            else:
+                found = [v for v in name.samples if isinstance(v, str) and v.lower() in {t.lower() for t in texts}]
+            if found:
+                raise _refuse(f"'{found[0]}' is a {column.name} in {q.table.name} and also the {name.name} of a row of "
+                              f"{other.name}; the offline planner cannot tell which one the question means.")
+
+
+def _refers_to(table: Table, column: Column, other: Table, name: Column) -> bool:
+    """Whether `column` holds references to rows of `other`: a foreign key, or a name saying so
+    (`state_name` → state, `city_name` like the city table's own `city_name`)."""
+    if any(fk.references.lower() == other.name.lower() and column.name in fk.columns for fk in table.foreign_keys):
+        return True
+    stems, owner = _name_stems(column.name), _name_stems(other.name)
+    return stems[:len(owner)] == owner or stems == _name_stems(name.name)
 
 
 def _finish(query: _Query, tokens: list[_Token], catalog: Catalog) -> Plan:
