@@ -1,0 +1,139 @@
+"""The offline planner on public databases it was not designed on, through `querygpt_jupyter.ask`.
+
+Each row of benchmarks/data/public_questions.jsonl is (database, question, gold SQL, expect): an
+expected answer must come back with the gold's rows (compared like the benchmark compares them),
+an expected refusal must be an AGENT_FAILURE. The one question still answered wrong ("wrong") is
+left to benchmarks/planner_public.py, which prints it. Small schemas built here pin the rules of
+issue 13: flags used when their word is said, values read in the table whose name column holds
+them, refusals naming the word left over, explanations naming every filter.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+
+import pytest
+
+import querygpt_jupyter
+from querygpt_jupyter.errors import AgentFailure
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from benchmarks.offline_planner import load_cases, same_result  # noqa: E402
+from benchmarks.planner_public import DATA, database_path  # noqa: E402
+
+CASES = [c for c in load_cases(DATA) if c["expect"] in ("answer", "refuse")]
+
+
+def gold_rows(db: str, sql: str):
+    import pandas as pd
+
+    with sqlite3.connect(database_path(db)) as con:
+        return pd.read_sql_query(sql, con)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['db']}: {c['q']}" for c in CASES])
+def test_public_question_is_answered_like_the_gold_or_refused(case):
+    answer = querygpt_jupyter.ask(case["q"], db=database_path(case["db"]))
+    if case["expect"] == "refuse":
+        assert isinstance(answer.error, AgentFailure), answer.sql
+        return
+    assert answer.error is None, answer.error
+    assert same_result(answer.df, gold_rows(case["db"], case["sql"]), ordered=case.get("ordered", False),
+                       subset_cols=case.get("subset_cols", False)), f"{answer.sql}\n{answer.df}"
+
+
+def test_public_set_is_large_and_mostly_answered_right():
+    everything = load_cases(DATA)
+    assert len(everything) >= 60 and len({c["db"] for c in everything}) >= 2
+    answered = [c for c in everything if c["expect"] != "refuse"]
+    assert sum(c["expect"] == "answer" for c in answered) / len(answered) >= 0.98
+
+
+# --- a yelp-like business table: flags ---------------------------------------------------------
+
+BUSINESSES = [
+    ("b1", "Tartine", "San Francisco", "CA", 1, 4.5), ("b2", "Zuni Cafe", "San Francisco", "CA", 1, 4.0),
+    ("b3", "Old Diner", "San Francisco", "CA", 0, 3.0), ("b4", "Lou's", "Oakland", "CA", 1, 3.5),
+    ("b5", "Gone Grill", "Oakland", "CA", 0, 2.5), ("b6", "Pike Fish", "Seattle", "WA", 1, 4.2),
+]
+
+
+@pytest.fixture(scope="module")
+def yelp(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("yelp") / "yelp.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE business (business_id TEXT PRIMARY KEY, name TEXT, city TEXT, state TEXT, "
+                    "is_open INTEGER, rating REAL)")
+        con.executemany("INSERT INTO business VALUES (?, ?, ?, ?, ?, ?)", BUSINESSES)
+    return path
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many open businesses are in San Francisco?", 2),
+    ("How many businesses are open in San Francisco?", 2),
+    ("How many businesses are open?", 4),
+    ("Number of open businesses in Oakland", 1),
+    ("How many businesses are in San Francisco?", 3),
+])
+def test_a_flag_word_filters_on_the_flag(yelp, question, expected):
+    answer = querygpt_jupyter.ask(question, db=yelp)
+    assert answer.error is None, answer.error
+    assert answer.df.iloc[0, 0] == expected, answer.sql
+
+
+def test_explanation_names_every_filter(yelp):
+    answer = querygpt_jupyter.ask("How many open businesses are in San Francisco?", db=yelp)
+    explanation = answer.plan_explanation or answer.explanation
+    assert "is_open is 1" in explanation and "city is 'San Francisco'" in explanation
+
+
+@pytest.mark.parametrize("question, word", [
+    ("How many businesses near San Francisco?", "near"),
+    ("How many businesses are on Market St in San Francisco?", "market"),
+    ("Average rating of busy businesses", "busy"),
+])
+def test_refusal_names_the_word_it_could_not_use(yelp, question, word):
+    answer = querygpt_jupyter.ask(question, db=yelp)
+    assert isinstance(answer.error, AgentFailure), answer.sql
+    assert f"'{word}" in answer.error.message.lower()
+
+
+@pytest.mark.parametrize("ddl, rows, question, expected", [
+    ("CREATE TABLE shops (name TEXT, active BOOLEAN)", [("a", True), ("b", False), ("c", True)],
+     "How many active shops are there?", 2),
+    ("CREATE TABLE shops (name TEXT, open_now TEXT)", [("a", "Y"), ("b", "N"), ("c", "N")],
+     "How many shops are open now?", 1),
+])
+def test_boolean_and_yes_no_columns_are_flags_too(tmp_path, ddl, rows, question, expected):
+    import duckdb
+
+    path = str(tmp_path / "shops.duckdb")
+    con = duckdb.connect(path)
+    con.execute(ddl)
+    con.executemany("INSERT INTO shops VALUES (?, ?)", rows)
+    con.close()
+    answer = querygpt_jupyter.ask(question, db=path)
+    assert answer.error is None, answer.error
+    assert answer.df.iloc[0, 0] == expected, answer.sql
+
+
+# --- values in several tables ---------------------------------------------------------------
+
+@pytest.mark.parametrize("question, table", [
+    ("What is the population of Texas?", '"state"'),
+    ("What is the area of Alaska?", '"state"'),
+    ("What is the population of Houston?", '"city"'),
+    ("How many cities are in Texas?", '"city"'),
+])
+def test_an_entity_question_reads_the_table_whose_name_column_holds_the_value(question, table):
+    answer = querygpt_jupyter.ask(question, db=database_path("geography"))
+    assert answer.error is None, answer.error
+    assert f"FROM {table}" in answer.sql
+
+
+def test_a_value_that_names_a_row_of_another_table_is_ambiguous():
+    answer = querygpt_jupyter.ask("How many tracks has Queen?", db=database_path("chinook"))
+    assert isinstance(answer.error, AgentFailure), answer.sql
+    assert "Queen" in answer.error.message and "Artist" in answer.error.message
