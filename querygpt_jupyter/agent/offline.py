@@ -14,7 +14,12 @@ between the pair, or counting the `one` side through the `many` side are refused
 
 Stages, each a function below: tokenise → choose the table (or, failing that, a pair joined along
 a foreign key) → link columns, top-N, keywords, values → account for the leftover words →
-interpret the linked mentions → check a join reading → build the SQL.
+interpret the linked mentions → check the values and a join reading → build the SQL.
+
+No word is dropped silently: each is used, known filler, or the reason for a refusal that names
+it. A flag column (`is_open`) filters when its word is said. A value stored in several tables
+picks the table whose name column holds it (`population of Texas` reads `state`), and a value
+that is also another table's row name (`Queen`) is refused unless its column refers to that table.
 """
 from __future__ import annotations
 
