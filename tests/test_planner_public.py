@@ -137,3 +137,36 @@ def test_a_value_that_names_a_row_of_another_table_is_ambiguous():
     answer = querygpt_jupyter.ask("How many tracks has Queen?", db=database_path("chinook"))
     assert isinstance(answer.error, AgentFailure), answer.sql
     assert "Queen" in answer.error.message and "Artist" in answer.error.message
+
+
+# --- a table's noun as another table's `<noun>_name` column ----------------------------------
+
+@pytest.fixture(scope="module")
+def staff(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("staff") / "staff.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE department (department_name TEXT, budget REAL)")
+        con.execute("CREATE TABLE employee (employee_name TEXT, department_name TEXT, salary REAL)")
+        con.executemany("INSERT INTO department VALUES (?, ?)", [("Sales", 10.0), ("Research", 20.0), ("Legal", 5.0)])
+        con.executemany("INSERT INTO employee VALUES (?, ?, ?)", [
+            ("Ada", "Research", 90.0), ("Bo", "Research", 80.0), ("Cy", "Research", 70.0),
+            ("Di", "Sales", 50.0), ("Ed", "Sales", 40.0), ("Flo", "Legal", 60.0)])
+    return path
+
+
+@pytest.mark.parametrize("question, gold", [
+    ("Which department has the most employees?",
+     "SELECT department_name FROM employee GROUP BY department_name ORDER BY COUNT(*) DESC LIMIT 1"),
+    ("How many employees are there in each department?",
+     "SELECT department_name, COUNT(*) FROM employee GROUP BY department_name"),
+    ("Average salary of employees per department",
+     "SELECT department_name, AVG(salary) FROM employee GROUP BY department_name"),
+])
+def test_a_named_table_that_is_a_name_column_of_the_other_is_that_column(staff, question, gold):
+    import pandas as pd
+
+    answer = querygpt_jupyter.ask(question, db=staff)
+    assert answer.error is None, answer.error
+    with sqlite3.connect(staff) as con:
+        want = pd.read_sql_query(gold, con)
+    assert same_result(answer.df, want, subset_cols=True), answer.sql

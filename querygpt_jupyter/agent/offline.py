@@ -300,6 +300,8 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
             for s in _head_words(stems):
                 if not (isinstance(table, _JoinView) and s in table.shadowed):
                     patterns.append(((s,), column, _PARTIAL))
+            if stems[-1] == "name":
+                patterns.append((stems[:-1], column, _PARTIAL))  # `state` for state_name: a state, by name
         if isinstance(column, _JoinColumn):
             # `customer country`, `product category`: in a join the table's name may qualify its column
             owner = _name_stems(column.table)
@@ -533,6 +535,8 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str,
                   probe: ValueProbe | None = None) -> tuple[Table, list[tuple[int, int]]]:
     """The one table the question is about, and the token ranges that name it."""
     named = _named_tables(tokens, catalog)
+    if len(named) == 2:
+        named = _drop_named_by_column(named, catalog)
     if len(named) > 1:
         raise _refuse(f"The question names several tables ({', '.join(sorted(named))}); the offline planner "
                       "answers questions about one table, or two linked by one foreign key.")
@@ -545,6 +549,19 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str,
             mentions = mentions[-1:]
         return table, mentions
     return _infer_table(tokens, catalog, question, probe)
+
+
+def _drop_named_by_column(named: dict[str, list[tuple[int, int]]], catalog: Catalog
+                          ) -> dict[str, list[tuple[int, int]]]:
+    """`cities per state`: of two named tables, a table whose noun is also a `<noun>_name` column
+    of the other (city.state_name) is that column, so the question is about the other table
+    alone. Kept as two tables when each names a column of the other."""
+    readings = []
+    for name, other in (tuple(named), tuple(reversed(tuple(named)))):
+        table, noun = catalog.table(name), _name_stems(other)
+        if table is not None and any(_name_stems(c.name) == noun + ("name",) for c in table.columns):
+            readings.append(name)
+    return {readings[0]: named[readings[0]]} if len(readings) == 1 else named
 
 
 def _named_tables(tokens: list[_Token], catalog: Catalog) -> dict[str, list[tuple[int, int]]]:
