@@ -2,10 +2,10 @@
 
 Each row of benchmarks/data/public_questions.jsonl is (database, question, gold SQL, expect): an
 expected answer must come back with the gold's rows (compared like the benchmark compares them),
-an expected refusal must be an AGENT_FAILURE. The one question still answered wrong ("wrong") is
-left to benchmarks/planner_public.py, which prints it. Small schemas built here pin the rules of
-issue 13: flags used when their word is said, values read in the table whose name column holds
-them, refusals naming the word left over, explanations naming every filter.
+an expected refusal must be an AGENT_FAILURE; a question marked "wrong" (none today) is left to
+benchmarks/planner_public.py, which prints it. Small schemas built here pin the rules of issue 13:
+flags used when their word is said, values read in the table whose name column holds them,
+refusals naming the word left over, explanations naming every filter.
 """
 from __future__ import annotations
 
@@ -170,3 +170,34 @@ def test_a_named_table_that_is_a_name_column_of_the_other_is_that_column(staff, 
     with sqlite3.connect(staff) as con:
         want = pd.read_sql_query(gold, con)
     assert same_result(answer.df, want, subset_cols=True), answer.sql
+
+
+# --- one thing over several rows ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def waters(tmp_path_factory) -> str:
+    """river: one row per state a river crosses (its length repeated); boat: two boats may share
+    a name and differ."""
+    path = str(tmp_path_factory.mktemp("waters") / "waters.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE river (river_name TEXT, length INTEGER, traverse TEXT)")
+        con.executemany("INSERT INTO river VALUES (?, ?, ?)", [
+            ("ohio", 1579, "ohio"), ("ohio", 1579, "indiana"), ("red", 2076, "texas"), ("pecos", 1300, "texas")])
+        con.execute("CREATE TABLE boat (boat_name TEXT, length INTEGER, port TEXT)")
+        con.executemany("INSERT INTO boat VALUES (?, ?, ?)", [
+            ("Molly", 12, "Dover"), ("Molly", 30, "Calais"), ("Ark", 50, "Dover")])
+    return path
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many rivers are there?", None),
+    ("How many rivers are in Texas?", 2),
+    ("How many boats are there?", 3),
+])
+def test_counting_rows_that_spread_one_thing_is_refused(waters, question, expected):
+    answer = querygpt_jupyter.ask(question, db=waters)
+    if expected is None:
+        assert isinstance(answer.error, AgentFailure) and "river_name" in answer.error.message, answer.sql
+    else:
+        assert answer.error is None, answer.error
+        assert answer.df.iloc[0, 0] == expected, answer.sql

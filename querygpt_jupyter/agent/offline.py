@@ -1680,7 +1680,25 @@ def _read(table: Table, mentions: list[tuple[int, int]], tokens: list[_Token], q
     query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
     _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
     _check_values_elsewhere(query, catalog, probe)
+    _check_counted_rows(query, probe)
     return query
+
+
+def _check_counted_rows(q: _Query, probe: ValueProbe | None) -> None:
+    """`How many rivers`: COUNT(*) counts rivers only if each river has one row. A table without
+    a key whose rows repeat a name with the same numbers (one row per state a river crosses, its
+    length on each) spreads one thing over several rows: counting rows would be wrong, so the
+    planner refuses. Rows that share a name but differ (two cars called `ford pinto`) are counted."""
+    if isinstance(q.table, _JoinView) or q.groups or not any(n is not None and n.kind == "table" for n in q.counted):
+        return
+    name = _name_column(q.table)
+    spread = getattr(probe, "spread", None)
+    if name is None or spread is None or any(c.primary_key for c in q.table.columns):
+        return
+    numbers = [c.name for c in q.table.columns if c.is_numeric]
+    if spread(q.table.name, name.name, numbers, _where(q)):
+        raise _refuse(f"Rows of {q.table.name} repeat a {name.name} with the same values, so one of them may take "
+                      f"several rows: count the rows or the distinct {name.name}?")
 
 
 def _check_values_elsewhere(q: _Query, catalog: Catalog, probe: ValueProbe | None) -> None:
@@ -1792,6 +1810,10 @@ class _RememberingProbe:
         self.asked: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.found: dict[tuple[str, str], list[str]] = defaultdict(list)
 
+    def spread(self, *args: Any) -> bool | None:
+        spread = getattr(self.probe, "spread", None)
+        return spread(*args) if spread is not None else None
+
     def __call__(self, table: str, column: str, candidates: list[str]) -> list[str]:
         key = (table, column)
         wanted = {c.lower() for c in candidates}
@@ -1824,4 +1846,22 @@ def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe
             return []
         return [v for v in frame.iloc[:, 0].tolist() if isinstance(v, str)]
 
+    def spread(table: str, name: str, numbers: list[str], where: exp.Expression | None) -> bool | None:
+        """Whether the rows picked by `where` repeat a `name` while each name has one set of
+        `numbers` (one thing over several rows). Two counting queries; None if they fail."""
+        source = exp.Table(this=exp.to_identifier(table, quoted=True))
+        counts = exp.select(exp.Count(this=exp.Star()),
+                            exp.Count(this=exp.Distinct(expressions=[exp.column(name, quoted=True)]))).from_(source)
+        kinds = exp.select(*[exp.column(c, quoted=True) for c in [name, *numbers]]).distinct().from_(source.copy())
+        if where is not None:
+            counts, kinds = counts.where(where.copy()), kinds.where(where.copy())
+        kinds = exp.select(exp.Count(this=exp.Star())).from_(kinds.subquery("kinds"))
+        try:
+            rows, names = run(counts.sql(dialect=dialect)).iloc[0].tolist()
+            distinct = run(kinds.sql(dialect=dialect)).iloc[0, 0]
+        except QueryGPTError:
+            return None
+        return bool(rows > names and distinct == names)
+
+    probe.spread = spread  # type: ignore[attr-defined]
     return probe
