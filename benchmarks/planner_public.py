@@ -1,7 +1,7 @@
 """Precision and coverage of the offline planner on public databases it was not designed on.
 
-The databases (benchmarks/data/public/, see the README there) are GeoQuery's `geography`, Chinook
-and the `restaurants` database of text2sql-data. Each question in
+The databases (benchmarks/data/public/, see the README there) are GeoQuery's `geography`, Chinook,
+the `restaurants` database of text2sql-data and Northwind. Each question in
 benchmarks/data/public_questions.jsonl has a hand-written gold SQL; the planner's SQL and the gold
 run on the same SQLite file and are compared like benchmarks/offline_planner.py compares them.
 `expect` says what the planner does today ("answer": right; "refuse"): the tests hold it to that.

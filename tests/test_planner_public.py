@@ -1,6 +1,6 @@
 """The offline planner on public databases it was not designed on, through `querygpt_jupyter.ask`.
 
-Each row of benchmarks/data/public_questions.jsonl is (database, question, gold SQL, expect): an
+Each row of benchmarks/data/public_questions.jsonl is (database, question, gold SQL, expect) over four public databases: an
 expected answer must come back with the gold's rows (compared like the benchmark compares them),
 an expected refusal must be an AGENT_FAILURE; a question marked "wrong" (none today) is left to
 benchmarks/planner_public.py, which prints it. Small schemas built here pin the rules of issue 13:
@@ -105,6 +105,8 @@ def test_refusal_names_the_word_it_could_not_use(yelp, question, word):
      "How many active shops are there?", 2),
     ("CREATE TABLE shops (name TEXT, open_now TEXT)", [("a", "Y"), ("b", "N"), ("c", "N")],
      "How many shops are open now?", 1),
+    ("CREATE TABLE shops (name TEXT, discontinued TEXT)", [("a", "1"), ("b", "0"), ("c", "1")],
+     "How many shops are discontinued?", 2),
 ])
 def test_boolean_and_yes_no_columns_are_flags_too(tmp_path, ddl, rows, question, expected):
     import duckdb

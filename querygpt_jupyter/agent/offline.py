@@ -1363,12 +1363,12 @@ class _Reader:
 
 _FLAG_PREFIXES = frozenset({"is", "has", "have", "was", "can", "does"})
 _TRUE_TEXTS = {frozenset({"y", "n"}): "y", frozenset({"yes", "no"}): "yes", frozenset({"t", "f"}): "t",
-               frozenset({"true", "false"}): "true"}
+               frozenset({"true", "false"}): "true", frozenset({"1", "0"}): "1"}
 
 
 def _flag_value(column: Column) -> Any:
-    """The stored value meaning "yes" in a flag column (`is_open`, a BOOLEAN `active`, a Y/N
-    text column), so that saying the flag's word (`open businesses`) filters on it; None for
+    """The stored value meaning "yes" in a flag column (`is_open`, a BOOLEAN `active`, a Y/N or
+    '1'/'0' text column), so that saying the flag's word (`open businesses`) filters on it; None for
     other columns."""
     if "BOOL" in column.type.upper():
         return True
