@@ -203,3 +203,10 @@ def test_counting_rows_that_spread_one_thing_is_refused(waters, question, expect
     else:
         assert answer.error is None, answer.error
         assert answer.df.iloc[0, 0] == expected, answer.sql
+
+
+def test_explanation_names_each_filter_with_its_table_across_a_join():
+    answer = querygpt_jupyter.ask("How many products are discontinued in Beverages?", db=database_path("northwind"))
+    assert answer.error is None, answer.error
+    explanation = answer.plan_explanation or answer.explanation
+    assert "Products.Discontinued is '1'" in explanation and "Categories.CategoryName is 'Beverages'" in explanation

@@ -1593,9 +1593,9 @@ def _explain(q: _Query) -> str:
         text = f"Lists the distinct values of {_join([c.name for c in q.distinct or q.projections])} in {table}"
     else:
         text = f"Lists {_join([c.name for c in q.projections]) or 'the rows'} of {table}"
-    if q.filters:
+    if q.filters:  # every filter, its column as stored (`products.category` in a join), so a wrong one shows
         text += " where " + " and ".join(
-            f"{column.name} is {' or '.join(_quoted(v) for v in values)}" for column, values in q.filters.values())
+            f"{_stored_name(column)} is {' or '.join(_quoted(v) for v in values)}" for column, values in q.filters.values())
     if q.groups:
         text += f" for each {_join([g.name for g in q.groups])}"
         if q.order_by_measure:
@@ -1609,6 +1609,10 @@ def _explain(q: _Query) -> str:
         else:
             text += f", the first {q.limit}"
     return text + "."
+
+
+def _stored_name(column: Column) -> str:
+    return f"{column.table}.{column.source}" if isinstance(column, _JoinColumn) else column.name
 
 
 def _join(words: list[str]) -> str:
