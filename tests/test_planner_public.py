@@ -60,13 +60,37 @@ BUSINESSES = [
 ]
 
 
+# the tables and column types of the yelp schema of text2sql-data (data/yelp-schema.csv)
+YELP_SCHEMA = [
+    "CREATE TABLE business (bid INTEGER PRIMARY KEY, business_id varchar(255), name varchar(255), "
+    "full_address varchar(255), city varchar(255), latitude varchar(255), longitude varchar(255), "
+    "review_count bigint(20), is_open tinyint(1), rating float, state varchar(255))",
+    "CREATE TABLE category (id INTEGER PRIMARY KEY, business_id varchar(255), category_name varchar(255))",
+    "CREATE TABLE checkin (cid INTEGER PRIMARY KEY, business_id varchar(255), count int(11), day varchar(12))",
+    "CREATE TABLE neighborhood (id INTEGER PRIMARY KEY, business_id varchar(255), neighborhood_name varchar(255))",
+    "CREATE TABLE review (rid INTEGER PRIMARY KEY, business_id varchar(255), user_id varchar(255), rating float, "
+    "text longtext, year int(11), month varchar(10))",
+    "CREATE TABLE tip (tip_id INTEGER PRIMARY KEY, business_id varchar(255), text longtext, user_id varchar(255), "
+    "likes int(11), year int(11), month varchar(10))",
+    "CREATE TABLE user (uid INTEGER PRIMARY KEY, user_id varchar(255), name varchar(255))",
+]
+
+
 @pytest.fixture(scope="module")
 def yelp(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("yelp") / "yelp.sqlite")
     with sqlite3.connect(path) as con:
-        con.execute("CREATE TABLE business (business_id TEXT PRIMARY KEY, name TEXT, city TEXT, state TEXT, "
-                    "is_open INTEGER, rating REAL)")
-        con.executemany("INSERT INTO business VALUES (?, ?, ?, ?, ?, ?)", BUSINESSES)
+        for statement in YELP_SCHEMA:
+            con.execute(statement)
+        con.executemany("INSERT INTO business (business_id, name, city, state, is_open, rating, review_count) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 10)", BUSINESSES)
+        con.executemany("INSERT INTO category (business_id, category_name) VALUES (?, ?)",
+                        [("b1", "Bakeries"), ("b2", "Restaurants"), ("b6", "Seafood")])
+        con.executemany("INSERT INTO neighborhood (business_id, neighborhood_name) VALUES (?, ?)",
+                        [("b1", "Mission"), ("b2", "Hayes Valley")])
+        con.executemany("INSERT INTO review (business_id, user_id, rating, year) VALUES (?, ?, ?, ?)",
+                        [("b1", "u1", 5.0, 2020), ("b3", "u2", 1.0, 2021)])
+        con.executemany("INSERT INTO user (user_id, name) VALUES (?, ?)", [("u1", "Ann"), ("u2", "Raj")])
     return path
 
 
@@ -76,6 +100,7 @@ def yelp(tmp_path_factory) -> str:
     ("How many businesses are open?", 4),
     ("Number of open businesses in Oakland", 1),
     ("How many businesses are in San Francisco?", 3),
+    ("Average rating of open businesses in Oakland", 3.5),
 ])
 def test_a_flag_word_filters_on_the_flag(yelp, question, expected):
     answer = querygpt_jupyter.ask(question, db=yelp)
