@@ -272,7 +272,7 @@ def test_explanation_names_the_join(sales):
     plan = planner.plan("Average unit price of items in the Books category", sales.catalog, sales.probe)
     assert plan.explanation == (
         "Computes the average of unit_price in order_items joined with products on "
-        "order_items.product_id = products.id where category is 'Books'.")
+        "order_items.product_id = products.id where products.category is 'Books'.")
 
 
 SQLITE = [c for c in ANSWERED if c["q"] in {

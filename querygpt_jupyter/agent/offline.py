@@ -14,7 +14,12 @@ between the pair, or counting the `one` side through the `many` side are refused
 
 Stages, each a function below: tokenise → choose the table (or, failing that, a pair joined along
 a foreign key) → link columns, top-N, keywords, values → account for the leftover words →
-interpret the linked mentions → check a join reading → build the SQL.
+interpret the linked mentions → check the values and a join reading → build the SQL.
+
+No word is dropped silently: each is used, known filler, or the reason for a refusal that names
+it. A flag column (`is_open`) filters when its word is said. A value stored in several tables
+picks the table whose name column holds it (`population of Texas` reads `state`), and a value
+that is also another table's row name (`Queen`) is refused unless its column refers to that table.
 """
 from __future__ import annotations
 
@@ -67,6 +72,7 @@ _FILLER_WORDS = frozenset("""
 show list give tell find get display return see let lets know name
 data dataset table tables database value values amount
 made built located recorded based listed named called observed registered measured reported
+live lives living reside resides situated
 come comes came originate originating belong belongs belonging
 chart plot graph draw visualize visualise bar line pie
 """.split())
@@ -294,6 +300,8 @@ def _column_patterns(table: Table) -> tuple[list[tuple[tuple[str, ...], Column, 
             for s in _head_words(stems):
                 if not (isinstance(table, _JoinView) and s in table.shadowed):
                     patterns.append(((s,), column, _PARTIAL))
+            if stems[-1] == "name":
+                patterns.append((stems[:-1], column, _PARTIAL))  # `state` for state_name: a state, by name
         if len(stems) > 1 and stems[-1] in _UNIT_WORDS and stems[-2] not in _HEAD_BEFORE:
             # `body mass` names body_mass_g: a trailing unit may go unsaid
             bare = stems[:-1]
@@ -395,12 +403,14 @@ def _variants(token: _Token) -> list[str]:
 
 def _value_ngrams(links: _Links, question: str) -> list[tuple[int, int, list[str], list[str]]]:
     """Runs of free tokens that could spell a stored value: (start, end, exact forms, variants),
-    longest first. A lone stop word counts only in capitals right after a column (`series I`)."""
+    longest first. A lone stop word counts only in capitals right after a column (`series I`).
+    A run may end on a one-word column mention: `Santa Clara County` is a county, not the city
+    Santa Clara and a column (`_claimable`)."""
     tokens = links.tokens
     grams = []
     for n in (4, 3, 2, 1):
         for i in range(len(tokens) - n + 1):
-            if not links.free(i, i + n):
+            if not _claimable(links, i, i + n):
                 continue
             window = tokens[i:i + n]
             edge_words = (window[0], window[-1])
@@ -415,6 +425,15 @@ def _value_ngrams(links: _Links, question: str) -> list[tuple[int, int, list[str
             exact = [" ".join(t.text for t in window), question[window[0].start:window[-1].end].lower()]
             grams.append((i, i + n, list(dict.fromkeys(exact)), _variants(window[0]) if n == 1 else []))
     return grams
+
+
+def _claimable(links: _Links, start: int, end: int) -> bool:
+    """Free tokens, or free tokens and then the one word of a column mention."""
+    if links.free(start, end):
+        return True
+    last = links.owner[end - 1] if 0 < end <= len(links.tokens) else None
+    return end - start > 1 and links.free(start, end - 1) and last is not None and last.kind == "column" \
+        and last.start == end - 1 and last.end == end
 
 
 def _sample_index(table: Table) -> dict[str, list[tuple[Column, Any]]]:
@@ -432,10 +451,13 @@ def _samples_incomplete(column: Column) -> bool:
     return column.is_text and (not column.samples or len(column.samples) >= SAMPLES_PER_COLUMN)
 
 
-def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe | None) -> list[_Span]:
+def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe | None,
+                 strict: bool = True) -> list[_Span]:
     """Claim stored values: each run of free words is looked up in the samples and, for text
     columns whose samples may be incomplete, with one probe call per column. A value found in two
-    columns belongs to the column named right before it (`city of Houston`), else it refuses."""
+    columns belongs to the column named right before it (`city of Houston`) or, right after the
+    table's noun (`lake Michigan`), to the table's name column; else it refuses — unless not
+    `strict` (guessing the table: any column will do as evidence)."""
     grams = _value_ngrams(links, question)
     if not grams:
         return []
@@ -456,15 +478,15 @@ def _link_values(links: _Links, table: Table, question: str, probe: ValueProbe |
                                   for i, singular in singulars.items() if index.get(singular)})
     spans = []
     for start, end, exact, variants in grams:
-        if not links.free(start, end):
+        if not _claimable(links, start, end):
             continue
         matches = _dedupe(m for form in exact for m in index.get(form, ()))
         if not matches:
             matches = _dedupe(m for form in variants for m in index.get(form, ()))
         if not matches:
             continue
-        if len({c.name for c, _ in matches}) > 1:
-            named = _column_named_before(links, start)
+        if len({c.name for c, _ in matches}) > 1 and strict:
+            named = _column_named_before(links, start) or _name_column_by_noun(links, table, start)
             matches = [m for m in matches if named is not None and m[0].name == named.name]
             if not matches:
                 raise _refuse(f"'{links.tokens[start].text}' is a value of several columns of {table.name}; "
@@ -480,6 +502,25 @@ def _dedupe(matches: Iterable[tuple[Column, Any]]) -> list[tuple[Column, Any]]:
         if m not in out:
             out.append(m)
     return out
+
+
+def _name_column_by_noun(links: _Links, table: Table, start: int) -> Column | None:
+    """`lake Michigan`: right after the table's noun, a value is the table's own name."""
+    before = links.owner[start - 1] if start > 0 else None
+    if before is None or before.kind != "table" or before.end != start or isinstance(table, _JoinView):
+        return None
+    return _name_column(table)
+
+
+def _name_column(table: Table) -> Column | None:
+    """The column naming each row: `name`/`title`, `<table>_name`, or a text primary key."""
+    stems = _name_stems(table.name)
+    for column in table.columns:
+        words = _name_stems(column.name)
+        if words and words[-1] in ("name", "title") and (len(words) == 1 or words[:-1] == stems):
+            return column
+    keys = [c for c in table.columns if c.primary_key]
+    return keys[0] if len(keys) == 1 and keys[0].is_text else None
 
 
 def _column_named_before(links: _Links, start: int) -> Column | None:
@@ -500,9 +541,12 @@ def _table_mentions(tokens: list[_Token], table: Table) -> list[tuple[int, int]]
     return [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]
 
 
-def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
+def _choose_table(tokens: list[_Token], catalog: Catalog, question: str,
+                  probe: ValueProbe | None = None) -> tuple[Table, list[tuple[int, int]]]:
     """The one table the question is about, and the token ranges that name it."""
     named = _named_tables(tokens, catalog)
+    if len(named) == 2:
+        named = _drop_named_by_column(named, catalog)
     if len(named) > 1:
         raise _refuse(f"The question names several tables ({', '.join(sorted(named))}); the offline planner "
                       "answers questions about one table, or two linked by one foreign key.")
@@ -514,7 +558,20 @@ def _choose_table(tokens: list[_Token], catalog: Catalog, question: str) -> tupl
             # `Maximum wheat in wheat`: the last mention is the table, earlier ones the column
             mentions = mentions[-1:]
         return table, mentions
-    return _infer_table(tokens, catalog, question)
+    return _infer_table(tokens, catalog, question, probe)
+
+
+def _drop_named_by_column(named: dict[str, list[tuple[int, int]]], catalog: Catalog
+                          ) -> dict[str, list[tuple[int, int]]]:
+    """`cities per state`: of two named tables, a table whose noun is also a `<noun>_name` column
+    of the other (city.state_name) is that column, so the question is about the other table
+    alone. Kept as two tables when each names a column of the other."""
+    readings = []
+    for name, other in (tuple(named), tuple(reversed(tuple(named)))):
+        table, noun = catalog.table(name), _name_stems(other)
+        if table is not None and any(_name_stems(c.name) == noun + ("name",) for c in table.columns):
+            readings.append(name)
+    return {readings[0]: named[readings[0]]} if len(readings) == 1 else named
 
 
 def _named_tables(tokens: list[_Token], catalog: Catalog) -> dict[str, list[tuple[int, int]]]:
@@ -555,45 +612,90 @@ def _namesake_column(table: Table) -> Column | None:
     return next((c for c in table.columns if _name_stems(c.name) == stems), None)
 
 
-def _infer_table(tokens: list[_Token], catalog: Catalog, question: str) -> tuple[Table, list[tuple[int, int]]]:
-    """No table named: pick the one table whose columns, sample values and name words explain
-    the question's words better than every other table (see `_dominates`); else refuse."""
-    coverage, partial_words = _coverage(tokens, catalog, question)
+def _infer_table(tokens: list[_Token], catalog: Catalog, question: str,
+                 probe: ValueProbe | None = None) -> tuple[Table, list[tuple[int, int]]]:
+    """No table named: pick the one table whose columns, stored values and name words explain
+    the question's words better than every other table (see `_dominates`). Tables that explain
+    the same words tie; the tie goes to the one table that stores the question's values in its
+    own name column (`population of Texas`: the state Texas, not the cities of Texas); else refuse."""
+    evidence = _coverage(tokens, catalog, question, probe)
+    coverage = {name: e.covered for name, e in evidence.items()}
     if not coverage:
         raise _refuse("The offline planner could not tell which table the question is about.")
     ranked = sorted(coverage, key=lambda name: -len(coverage[name]))
     best = next((name for name in ranked if _dominates(name, coverage)), None)
     if best is None:
+        best = _entity_table(evidence)
+    if best is None:
         names = ", ".join(sorted(ranked[:4]))
         raise _refuse(f"The question could be about several tables ({names}); name the table.")
     table = catalog.table(best)
     assert table is not None
-    return table, partial_words[best]
+    return table, evidence[best].partial
 
 
-def _coverage(tokens: list[_Token], catalog: Catalog, question: str
-              ) -> tuple[dict[str, set[int]], dict[str, list[tuple[int, int]]]]:
-    """Per table, the tokens its columns, sample values and name words explain (tables explaining
-    none are left out), and the lone name words (`airports` of a table `airports_us`)."""
-    coverage: dict[str, set[int]] = {}
-    partial_words: dict[str, list[tuple[int, int]]] = {}
+@dataclass(frozen=True)
+class _Evidence:
+    """What one table explains of the question: token indices covered by its columns, stored
+    values and name words; the lone name words; the value tokens stored in its name column."""
+
+    covered: frozenset[int]
+    partial: list[tuple[int, int]]
+    values: frozenset[int]
+    named_values: frozenset[int]
+
+
+def _entity_table(evidence: dict[str, _Evidence]) -> str | None:
+    """Among the tables explaining the most (and the same) words, the one whose name column holds
+    every value of the question — when there is exactly one such table."""
+    tops = [n for n, e in evidence.items() if not any(e.covered < o.covered for o in evidence.values())]
+    if len({evidence[n].covered for n in tops}) != 1:
+        return None
+    entities = [n for n in tops if evidence[n].values and evidence[n].named_values == evidence[n].values]
+    return entities[0] if len(entities) == 1 else None
+
+
+def _coverage(tokens: list[_Token], catalog: Catalog, question: str,
+              probe: ValueProbe | None = None) -> dict[str, _Evidence]:
+    """Per table, the words it explains (tables explaining none are left out). Values come from
+    the catalogue's samples; when words remain that no column or table name explains, the probe
+    looks them up in every table's text columns: samples are few, and a value they miss in one
+    table may pick another (`area of Alaska`: a lake's state in the samples, a state's name too)."""
+    evidence = _coverage_pass(tokens, catalog, question, None)
+    if probe is not None:
+        known = set().union(*(e.covered - e.values for e in evidence.values())) if evidence else set()
+        unknown = [i for i, t in enumerate(tokens) if i not in known and not t.is_stop and t.number is None
+                   and t.text not in _KEYWORD_WORDS and t.text not in _CONJUNCTIONS]
+        if unknown:
+            evidence = _coverage_pass(tokens, catalog, question, probe)
+    return evidence
+
+
+def _coverage_pass(tokens: list[_Token], catalog: Catalog, question: str,
+                   probe: ValueProbe | None) -> dict[str, _Evidence]:
+    evidence: dict[str, _Evidence] = {}
     for table in catalog.tables:
         links = _Links(tokens)
         spans = _link_columns(links, table)
         _link_top(links)
         _link_keywords(links)
-        spans += _sample_values_only(links, table, question)
+        values = _link_values(links, table, question, probe, strict=False)
+        spans += values
         if not spans:
             continue
         words = set(_name_stems(table.name))
         partial = [(i, i + 1) for i, t in enumerate(tokens)
                    if links.owner[i] is None and t.stem in words and not t.is_stop and t.text not in _KEYWORD_WORDS]
-        coverage[table.name] = {i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}
-        partial_words[table.name] = partial
-    return coverage, partial_words
+        name_column = _name_column(table)
+        evidence[table.name] = _Evidence(
+            frozenset({i for s in spans for i in range(s.start, s.end)} | {i for i, _ in partial}), partial,
+            frozenset(i for s in values for i in range(s.start, s.end)),
+            frozenset(i for s in values if name_column is not None and s.arg[0].name == name_column.name
+                      for i in range(s.start, s.end)))
+    return evidence
 
 
-def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
+def _dominates(name: str, coverage: dict[str, frozenset[int]]) -> bool:
     """Whether `name` explains a word no other table does, and every word another table
     explains is explained here too or is a head noun after one (`weather types`)."""
     mine = coverage[name]
@@ -603,14 +705,6 @@ def _dominates(name: str, coverage: dict[str, set[int]]) -> bool:
         if not mine - theirs or any(i - 1 not in mine for i in theirs - mine):
             return False
     return True
-
-
-def _sample_values_only(links: _Links, table: Table, question: str) -> list[_Span]:
-    """Values the catalogue's samples know (no probe): evidence for guessing the table."""
-    try:
-        return _link_values(links, table, question, None)
-    except AgentFailure:
-        return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,7 +805,7 @@ def _join_candidates(tokens: list[_Token], catalog: Catalog, question: str,
     if len(named) > 2:
         raise _refuse(f"The question names {len(named)} tables ({', '.join(sorted(named))}); the offline planner "
                       "joins at most two, linked by one foreign key.")
-    coverage, _ = _coverage(tokens, catalog, question)
+    coverage = _coverage(tokens, catalog, question)
     out = []
     for pair in pairs:
         if not named <= pair:
@@ -789,8 +883,9 @@ def _link_rest(links: _Links, table: Table, catalog: Catalog) -> None:
         if owner is not None:
             raise _refuse(f"'{token.text}' is not in {table.name} (the table {owner} has it); the offline "
                           "planner answers questions about one table, or two linked by one foreign key.")
-        if links.kind_at(i - 1) in ("table", "column", "value", "rows"):
-            continue  # a head noun after a mention: "la riots victims", "rainy days"
+        if links.kind_at(i - 1) in ("table", "column", "value", "rows") \
+                and (token.text != token.stem or token.stem in _GENERIC_NOUNS):
+            continue  # a plural head noun after a mention: "la riots victims", "rainy days" (not "… Rd")
         if _is_counted_noun(links, i) and any(c.is_text for c in table.columns):
             continue  # (rows of a table without any text column are periods, not things: crimea's months)
         if _is_apposition(links, i) or _names_next_value(links, i):
@@ -1005,7 +1100,13 @@ class _Reader:
     # -- steps ------------------------------------------------------------------------------
     def filters(self, i: int) -> None:
         span = self.s[i]
-        if span.kind == "value":
+        before = self.at(i - 1)
+        if span.kind == "column" and not span.used and _flag_value(span.arg) is not None \
+                and not (before is not None and before.kind in ("group", "agg", "distinct", "common")
+                         and before.end == span.start):
+            self.q.add_filter(span.arg, _flag_value(span.arg))  # "open businesses", "businesses that are open"
+            span.used = True
+        elif span.kind == "value":
             column, value = span.arg
             self.q.add_filter(column, value)
             span.used = True
@@ -1165,6 +1266,10 @@ class _Reader:
         for f in funcs:
             f.used = True
         column = self.free_column(j)
+        noun = self.at(i + 1)
+        if column is not None and len(funcs) == 1 and span.arg in _DIRECTION and noun is not None \
+                and noun.kind == "table" and noun.start == span.end and not q.measures and q.limit is None:
+            q.row_level, q.limit = True, 1  # "the largest track in bytes": a track, not the largest bytes
         if column is None and self.free_column(i + 1) is not None:
             j = i + 1  # "maximum wheat" where wheat is both the table and its column
             column = self.free_column(j)
@@ -1219,7 +1324,9 @@ class _Reader:
         counted = self.at(self.next_index(i, ("value",)))  # "how many shipped orders": orders
         counted = counted if counted is not None and counted.kind in ("table", "rows") else None
         if column is not None and noun is not None and noun.kind in ("rows", "table") and noun.start == nxt.end:
-            nxt.used = True  # "how many weather records": the column only qualifies the rows
+            if not set(_name_stems(column.name)) <= set(_name_stems(self.q.table.name)):
+                raise _refuse(f"The offline planner does not know how '{nxt.text}' qualifies '{noun.text}'.")
+            nxt.used = True  # "how many weather records": the column's word is the table's too
             column, counted = None, noun
         if column is not None and not self._followed_by_own_value(i + 1):
             if not column.is_text:
@@ -1254,11 +1361,34 @@ class _Reader:
                 before = self.at(self.s.index(span) - 1)
                 if self.q.measures and before is not None and before.kind == "value" and before.end == span.start:
                     continue  # "gram negative bacteria": the noun the value describes
+                if before is not None and before.kind == "column" and before.arg in self.q.projections:
+                    raise _refuse(f"The offline planner does not know how '{before.text}' and '{span.text}' go "
+                                  "together (list several columns with 'and').")
                 self.q.projections.append(span.arg)
                 continue
             if span.kind == "number":
                 raise _refuse(f"The offline planner does not know what {span.text} refers to.")
             raise _refuse(f"The offline planner could not use '{span.text}' in this question.")
+
+
+_FLAG_PREFIXES = frozenset({"is", "has", "have", "was", "can", "does"})
+_TRUE_TEXTS = {frozenset({"y", "n"}): "y", frozenset({"yes", "no"}): "yes", frozenset({"t", "f"}): "t",
+               frozenset({"true", "false"}): "true", frozenset({"1", "0"}): "1"}
+
+
+def _flag_value(column: Column) -> Any:
+    """The stored value meaning "yes" in a flag column (`is_open`, a BOOLEAN `active`, a Y/N or
+    '1'/'0' text column), so that saying the flag's word (`open businesses`) filters on it; None for
+    other columns."""
+    if "BOOL" in column.type.upper():
+        return True
+    stems = _name_stems(column.name)
+    if column.is_numeric and "INT" in column.type.upper() and len(stems) > 1 and stems[0] in _FLAG_PREFIXES:
+        return 1
+    if column.is_text and column.samples and len(column.samples) == 2:
+        truth = _TRUE_TEXTS.get(frozenset(str(v).lower() for v in column.samples))
+        return next((v for v in column.samples if str(v).lower() == truth), None) if truth else None
+    return None
 
 
 def _measure_func(word: str, column: Column) -> str:
@@ -1387,10 +1517,16 @@ def _measure_sql(m: _Measure) -> exp.Expression:
     return exp.alias_(inner, m.alias, quoted=True)
 
 
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+
+
 def _where(q: _Query) -> exp.Expression | None:
     conditions = []
     for column, values in q.filters.values():
-        literals = [exp.Literal.string(v) if isinstance(v, str) else exp.Literal.number(v) for v in values]
+        literals = [_literal(v) for v in values]
         conditions.append(_col(column).eq(literals[0]) if len(literals) == 1 else _col(column).isin(*literals))
     return exp.and_(*conditions) if conditions else None
 
@@ -1430,6 +1566,9 @@ def _build(q: _Query, dialect: str) -> Plan:
         chart = "none"
     else:
         select = exp.select(*([_col(c) for c in q.projections] or [exp.Star()])).from_(source)
+        name = _name_column(q.table)
+        if name is not None and name.name in q.filters and q.projections:
+            select = select.distinct()  # "area of Lake Michigan": one lake, however many rows it has
     if isinstance(q.table, _JoinView):
         select = select.join(_join_clause(q.table))
     if where is not None:
@@ -1464,9 +1603,9 @@ def _explain(q: _Query) -> str:
         text = f"Lists the distinct values of {_join([c.name for c in q.distinct or q.projections])} in {table}"
     else:
         text = f"Lists {_join([c.name for c in q.projections]) or 'the rows'} of {table}"
-    if q.filters:
+    if q.filters:  # every filter, its column as stored (`products.category` in a join), so a wrong one shows
         text += " where " + " and ".join(
-            f"{column.name} is {' or '.join(_quoted(v) for v in values)}" for column, values in q.filters.values())
+            f"{_stored_name(column)} is {' or '.join(_quoted(v) for v in values)}" for column, values in q.filters.values())
     if q.groups:
         text += f" for each {_join([g.name for g in q.groups])}"
         if q.order_by_measure:
@@ -1480,6 +1619,10 @@ def _explain(q: _Query) -> str:
         else:
             text += f", the first {q.limit}"
     return text + "."
+
+
+def _stored_name(column: Column) -> str:
+    return f"{column.table}.{column.source}" if isinstance(column, _JoinColumn) else column.name
 
 
 def _join(words: list[str]) -> str:
@@ -1515,8 +1658,9 @@ class OfflinePlanner:
             raise SchemaError("The database has no tables to ask about.",
                               hint=f"Check that it is the database holding your data ({how('choose_db')}); "
                                    f"{how('show_tables')} lists what querygpt sees.")
+        probe = _RememberingProbe(probe) if probe is not None else None
         try:
-            table, mentions = _choose_table(tokens, catalog, question)
+            table, mentions = _choose_table(tokens, catalog, question, probe)
             return _plan_on(table, mentions, tokens, question, catalog, probe)
         except AgentFailure as refusal:
             # only a question one table cannot answer is tried on a join: one-table answers stay as they were
@@ -1549,7 +1693,58 @@ def _read(table: Table, mentions: list[tuple[int, int]], tokens: list[_Token], q
     _link_rest(links, table, catalog)
     query = _Reader(sorted(links.spans(), key=lambda s: s.start), table, tokens).read()
     _settle_shape(query, any(t.text in _LIST_VERBS for t in tokens))
+    _check_values_elsewhere(query, catalog, probe)
+    _check_counted_rows(query, probe)
     return query
+
+
+def _check_counted_rows(q: _Query, probe: ValueProbe | None) -> None:
+    """`How many rivers`: COUNT(*) counts rivers only if each river has one row. A table without
+    a key whose rows repeat a name with the same numbers (one row per state a river crosses, its
+    length on each) spreads one thing over several rows: counting rows would be wrong, so the
+    planner refuses. Rows that share a name but differ (two cars called `ford pinto`) are counted."""
+    if isinstance(q.table, _JoinView) or q.groups or not any(n is not None and n.kind == "table" for n in q.counted):
+        return
+    name = _name_column(q.table)
+    spread = getattr(probe, "spread", None)
+    if name is None or spread is None or any(c.primary_key for c in q.table.columns):
+        return
+    numbers = [c.name for c in q.table.columns if c.is_numeric]
+    if spread(q.table.name, name.name, numbers, _where(q)):
+        raise _refuse(f"Rows of {q.table.name} repeat a {name.name} with the same values, so one of them may take "
+                      f"several rows: count the rows or the distinct {name.name}?")
+
+
+def _check_values_elsewhere(q: _Query, catalog: Catalog, probe: ValueProbe | None) -> None:
+    """A value filtered in one column that is also the name of a row of another table (`Queen`: a
+    composer of a track, and an artist) may mean either; it is refused unless the column refers
+    to that table (city.state_name holds states: `cities in Texas` is the state Texas)."""
+    if isinstance(q.table, _JoinView):
+        return
+    own = _name_column(q.table)
+    others = [(t, n) for t in catalog.tables for n in [_name_column(t)]
+              if t.name != q.table.name and n is not None and n.is_text]
+    for column, values in q.filters.values():
+        texts = [v for v in values if isinstance(v, str)]
+        if not texts or column is own or any(_refers_to(q.table, column, t, n) for t, n in others):
+            continue  # the row's own name (`capital of Ohio`), or a column saying what it holds
+        for other, name in others:
+            if _samples_incomplete(name):
+                found = probe(other.name, name.name, texts) if probe is not None else []
+            else:
+                found = [v for v in name.samples if isinstance(v, str) and v.lower() in {t.lower() for t in texts}]
+            if found:
+                raise _refuse(f"'{found[0]}' is a {column.name} in {q.table.name} and also the {name.name} of a row of "
+                              f"{other.name}; the offline planner cannot tell which one the question means.")
+
+
+def _refers_to(table: Table, column: Column, other: Table, name: Column) -> bool:
+    """Whether `column` holds references to rows of `other`: a foreign key, or a name saying so
+    (`state_name` → state, `city_name` like the city table's own `city_name`)."""
+    if any(fk.references.lower() == other.name.lower() and column.name in fk.columns for fk in table.foreign_keys):
+        return True
+    stems, owner = _name_stems(column.name), _name_stems(other.name)
+    return stems[:len(owner)] == owner or stems == _name_stems(name.name)
 
 
 def _finish(query: _Query, tokens: list[_Token], catalog: Catalog) -> Plan:
@@ -1620,6 +1815,29 @@ def _asked_chart(tokens: list[_Token]) -> str | None:
     return next((_CHART_WORDS[t.text] for t in tokens if t.text in _CHART_WORDS), None)
 
 
+class _RememberingProbe:
+    """The probe for one question: a column is asked only about candidates it was not asked
+    about yet, so choosing the table and reading it do not repeat lookups."""
+
+    def __init__(self, probe: ValueProbe):
+        self.probe = probe
+        self.asked: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.found: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    def spread(self, *args: Any) -> bool | None:
+        spread = getattr(self.probe, "spread", None)
+        return spread(*args) if spread is not None else None
+
+    def __call__(self, table: str, column: str, candidates: list[str]) -> list[str]:
+        key = (table, column)
+        wanted = {c.lower() for c in candidates}
+        new = [c for c in candidates if c.lower() not in self.asked[key]]
+        if new:
+            self.asked[key] |= {c.lower() for c in new}
+            self.found[key] += [v for v in self.probe(table, column, new) if v not in self.found[key]]
+        return [v for v in self.found[key] if v.lower() in wanted or _normalised(v) in wanted]
+
+
 def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe:
     """A ValueProbe over `run` (executes SQL, returns a DataFrame): one read-only
     `SELECT DISTINCT col FROM t WHERE lower(col) IN (...)` per call. A failing lookup finds nothing
@@ -1642,6 +1860,24 @@ def make_probe(run: Callable[[str], "pd.DataFrame"], dialect: str) -> ValueProbe
             return []
         return [v for v in frame.iloc[:, 0].tolist() if isinstance(v, str)]
 
+    def spread(table: str, name: str, numbers: list[str], where: exp.Expression | None) -> bool | None:
+        """Whether the rows picked by `where` repeat a `name` while each name has one set of
+        `numbers` (one thing over several rows). Two counting queries; None if they fail."""
+        source = exp.Table(this=exp.to_identifier(table, quoted=True))
+        counts = exp.select(exp.Count(this=exp.Star()),
+                            exp.Count(this=exp.Distinct(expressions=[exp.column(name, quoted=True)]))).from_(source)
+        kinds = exp.select(*[exp.column(c, quoted=True) for c in [name, *numbers]]).distinct().from_(source.copy())
+        if where is not None:
+            counts, kinds = counts.where(where.copy()), kinds.where(where.copy())
+        kinds = exp.select(exp.Count(this=exp.Star())).from_(kinds.subquery("kinds"))
+        try:
+            rows, names = run(counts.sql(dialect=dialect)).iloc[0].tolist()
+            distinct = run(kinds.sql(dialect=dialect)).iloc[0, 0]
+        except QueryGPTError:
+            return None
+        return bool(rows > names and distinct == names)
+
+    probe.spread = spread  # type: ignore[attr-defined]
     return probe
 
 
