@@ -152,6 +152,24 @@ class DatabaseError(QueryGPTError):
     exit_status = 4
 
 
+class UnknownFunction(QueryGPTError):
+    """The engine has no such function (or construct): a dialect mismatch, not a syntax error.
+    The hint says the engine's own way where we know it."""
+
+    code = "UNKNOWN_FUNCTION"
+    exit_status = 4
+    default_hint = "Use a function this database has."
+
+
+class SqlTypeError(DatabaseError):
+    """Values of the wrong type for an operation (a date minus a number, text compared with a
+    date) — refused before running when the engine would silently compute something else."""
+
+    code = "TYPE_ERROR"
+    exit_status = 4
+    default_hint = "Cast the values to the types the operation needs."
+
+
 class DbConnFail(QueryGPTError):
     code = "DB_CONN_FAIL"
     exit_status = 4
