@@ -3,6 +3,8 @@
 `KILL QUERY` from a second connection; catalogue from information_schema in three queries."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from sqlglot import exp
@@ -27,6 +29,8 @@ ERRNO_ERRORS: dict[int, type[errors.QueryGPTError]] = {
     1054: errors.SchemaError,       # ER_BAD_FIELD_ERROR
     1049: errors.SchemaError,       # ER_BAD_DB_ERROR (on connect it is DB_CONN_FAIL: see CONNECT_FAILURES)
     1064: errors.SqlSyntaxError,    # ER_PARSE_ERROR
+    1305: errors.UnknownFunction,   # ER_SP_DOES_NOT_EXIST: FUNCTION db.to_char does not exist
+    1582: errors.UnknownFunction, 1583: errors.UnknownFunction,  # wrong number/kind of arguments to a function
     2002: errors.DbConnFail, 2003: errors.DbConnFail, 2005: errors.DbConnFail,
     2006: errors.DbConnFail, 2013: errors.DbConnFail, 2055: errors.DbConnFail,
 }
@@ -171,4 +175,9 @@ class MySQLAdapter(SQLAlchemyAdapter):
             return errors.QueryTimeout(f"{self.engine_name} stopped the query: {detail}")
         if kind is None:
             return errors.DatabaseError(f"{self.engine_name}: {detail}", hint=hint or "The database rejected the query.")
+        if kind is errors.UnknownFunction:
+            from ..sql.dialect_check import missing_function
+
+            missing = re.search(r"FUNCTION (?:\w+\.)?(\w+) does not exist", detail) or re.search(r"function '(\w+)'", detail)
+            return missing_function("mysql", missing.group(1) if missing else None, f"{self.engine_name}: {detail}")
         return kind(f"{self.engine_name}: {detail}", hint=hint) if hint else kind(f"{self.engine_name}: {detail}")

@@ -132,7 +132,8 @@ SQLITE_PART_FORMATS = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "
 SQLITE_STRFTIME = set("YmdHMSjwfs%")   # what strftime understands in SQLite 3.40 (%W is not ISO: left out)
 PART_ALIASES = {"YEARS": "YEAR", "Y": "YEAR", "YYYY": "YEAR", "MONTHS": "MONTH", "MON": "MONTH", "DAYS": "DAY",
                 "D": "DAY", "HOURS": "HOUR", "MINUTES": "MINUTE", "SECONDS": "SECOND", "WEEKS": "WEEK",
-                "QUARTERS": "QUARTER", "Q": "QUARTER", "DAYOFMONTH": "DAY", "WEEKDAY": "DOW"}
+                "QUARTERS": "QUARTER", "Q": "QUARTER", "DAYOFMONTH": "DAY", "WEEKDAY": "DOW", "DAYOFWEEK": "DOW",
+                "DAYOFYEAR": "DOY", "DAYOFWEEKISO": "ISODOW", "DAYOFWEEK_ISO": "ISODOW"}
 INTERVAL_UNITS = {"YEAR": ("months", 12), "QUARTER": ("months", 3), "MONTH": ("months", 1), "WEEK": ("days", 7),
                   "DAY": ("days", 1), "HOUR": ("hours", 1), "MINUTE": ("minutes", 1), "SECOND": ("seconds", 1)}
 ISO_FORMATS = {"%Y-%m-%d": "DATE", "%Y-%m-%d %H:%M:%S": "DATETIME", "%Y-%m-%d %H:%M": "DATETIME",
@@ -370,6 +371,67 @@ def _untranslated_pattern(node: exp.TimeToStr, engine: str) -> exp.Expression:
     return node
 
 
+# MySQL/MariaDB: EXTRACT parts they do not have, as their functions.
+MYSQL_PARTS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    "DOW": lambda v: exp.Paren(this=exp.Sub(this=_f("DAYOFWEEK", v), expression=exp.Literal.number(1))),
+    "ISODOW": lambda v: exp.Paren(this=exp.Add(this=_f("WEEKDAY", v), expression=exp.Literal.number(1))),
+    "DOY": lambda v: _f("DAYOFYEAR", v), "EPOCH": lambda v: _f("UNIX_TIMESTAMP", v),
+    "WEEK": lambda v: _f("WEEK", v, exp.Literal.number(3)),   # ISO weeks, as PostgreSQL counts them
+}
+
+
+def _mysql_extract(node: exp.Extract, engine: str) -> exp.Expression:
+    build = MYSQL_PARTS.get(_part(node.this))
+    return build(node.expression) if build else node
+
+
+def _mysql_trunc(node: exp.Expression, engine: str) -> exp.Expression:
+    """DATE_TRUNC on MySQL/MariaDB: weeks start on Monday and results are dates or datetimes, as
+    PostgreSQL gives them (sqlglot's own rendering counts weeks from Sundays)."""
+    unit, value = _part(node.args.get("unit")), _strip_casts(node.this)
+    year_start = _f("MAKEDATE", _f("YEAR", value), exp.Literal.number(1))
+    formats = {"MONTH": ("%Y-%m-01", "DATE"), "HOUR": ("%Y-%m-%d %H:00:00", "DATETIME"),
+               "MINUTE": ("%Y-%m-%d %H:%i:00", "DATETIME"), "SECOND": ("%Y-%m-%d %H:%i:%s", "DATETIME")}
+    if unit in formats:
+        fmt, to = formats[unit]
+        return exp.Cast(this=_f("DATE_FORMAT", value, _s(fmt)), to=exp.DataType.build(to))
+    if unit == "YEAR":
+        return year_start
+    if unit == "DAY":
+        return _f("DATE", value)
+    if unit == "WEEK":
+        return _f("DATE_SUB", _f("DATE", value), exp.Interval(this=_f("WEEKDAY", value), unit=exp.var("DAY")))
+    if unit == "QUARTER":
+        back = exp.Sub(this=_f("QUARTER", value), expression=exp.Literal.number(1))
+        return _f("DATE_ADD", year_start, exp.Interval(this=exp.Paren(this=back), unit=exp.var("QUARTER")))
+    raise _unknown(engine, f"date truncation to {unit.lower() or 'that unit'}", "use DATE_FORMAT(d, '%Y-%m-01')")
+
+
+def _no_age(node: exp.Expression, engine: str) -> exp.Expression:
+    raise _unknown(engine, "AGE()", f"use {ENGINE_EQUIVALENTS.get(engine, {}).get('age', 'a difference of dates')}")
+
+
+def _postgres_timestamp_diff(node: exp.Expression, engine: str) -> exp.Expression:
+    """MySQL's TIMESTAMPDIFF(unit, a, b): whole units from a to b."""
+    unit = _part(node.args.get("unit")) or "DAY"
+    later = exp.Cast(this=_strip_casts(node.this), to=exp.DataType.build("TIMESTAMP"))
+    earlier = exp.Cast(this=_strip_casts(node.expression), to=exp.DataType.build("TIMESTAMP"))
+    seconds = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}.get(unit)
+    if seconds:
+        epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.Paren(this=exp.Sub(this=later, expression=earlier)))
+        return exp.Cast(this=_f("TRUNC", exp.Div(this=epoch, expression=exp.Literal.number(seconds))),
+                        to=exp.DataType.build("BIGINT"))
+    if unit in ("MONTH", "YEAR", "QUARTER"):
+        age = _f("AGE", later, earlier)
+        years = exp.Extract(this=exp.var("YEAR"), expression=age)
+        months = exp.Add(this=exp.Mul(this=years, expression=exp.Literal.number(12)),
+                         expression=exp.Extract(this=exp.var("MONTH"), expression=age.copy()))
+        total = {"YEAR": years, "MONTH": months,
+                 "QUARTER": _f("TRUNC", exp.Div(this=exp.Paren(this=months), expression=exp.Literal.number(3)))}[unit]
+        return exp.Cast(this=total, to=exp.DataType.build("BIGINT"))
+    raise _unknown(engine, f"TIMESTAMPDIFF in {unit.lower()}s", "subtract timestamps and EXTRACT(EPOCH FROM b - a)")
+
+
 Rewrite = Callable[..., exp.Expression]
 # engine -> node class -> rewrite(node, engine[, types]). Applied bottom-up on the parsed tree.
 REWRITES: dict[str, dict[type, Rewrite]] = {
@@ -390,16 +452,22 @@ REWRITES: dict[str, dict[type, Rewrite]] = {
 # engine -> source dialect -> node class -> rewrite: idioms whose translation depends on where
 # the text came from ("*": from any other dialect).
 SOURCE_REWRITES: dict[str, dict[str, dict[type, Rewrite]]] = {
-    "postgres": {"*": {exp.TimeToStr: _postgres_format}},
+    "postgres": {"*": {exp.TimeToStr: _postgres_format, exp.TimestampDiff: _postgres_timestamp_diff}},
 }
 # A TO_CHAR pattern is checked for untranslated letters on every other engine, before its rewrite.
 PRE_CHECKS: dict[str, dict[type, Callable[[exp.Expression, str], exp.Expression]]] = {
     "postgres": {exp.TimeToStr: _untranslated_pattern},
 }
+# Engines without NULLS FIRST/LAST: sqlglot emulates the source's NULL order only on expressions,
+# so `ORDER BY 1` written for another engine is expanded to the projection it names.
+EXPAND_POSITIONAL_ORDER = frozenset({"mysql"})
+# (MySQL has no DATE_TRUNC and no EXTRACT(DOW …) whoever wrote them.)
+REWRITES["mysql"] = {exp.Extract: _mysql_extract, exp.DateTrunc: _mysql_trunc, exp.TimestampTrunc: _mysql_trunc}
 # Rewrites that need to know the operands' types (dates vs timestamps).
 TYPED_REWRITES: dict[str, tuple[type, ...]] = {"sqlite": (exp.DateAdd, exp.DateSub, exp.TsOrDsAdd)}
 # Functions without a class in sqlglot, by name: engine -> lower-case name -> rewrite.
-NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name}}
+NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name},
+                                                 "mysql": {"age": _no_age}}
 
 
 def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | None = None) -> exp.Expression:
@@ -412,7 +480,7 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
         table.update(by_source.get("*", {}))
         table.update(by_source.get(source, {}))
     named = NAMED_REWRITES.get(engine, {})
-    if not table and not named and (source == engine or source not in PRE_CHECKS):
+    if not table and not named and source == engine:
         return tree
     types = _Types(tree, catalog, engine)
     typed = TYPED_REWRITES.get(engine, ())
@@ -431,7 +499,19 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
             return node
         return handler(node, engine, types) if isinstance(node, typed) else handler(node, engine)
 
+    if source != engine and engine in EXPAND_POSITIONAL_ORDER:
+        _expand_positional_order(tree)
     return tree.transform(rewrite, copy=False)
+
+
+def _expand_positional_order(tree: exp.Expression) -> None:
+    for select in tree.find_all(exp.Select):
+        order = select.args.get("order")
+        for ordered in order.expressions if order else []:
+            position = ordered.this
+            if isinstance(position, exp.Literal) and position.is_int and 0 < int(position.this) <= len(select.expressions):
+                projection = select.expressions[int(position.this) - 1]
+                ordered.set("this", projection.this.copy() if isinstance(projection, exp.Alias) else projection.copy())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,21 +707,34 @@ def render_faithfully(tree: exp.Expression, engine: str) -> str:
         text = tree.sql(dialect=engine, unsupported_level=ErrorLevel.RAISE, comments=False)
     except UnsupportedError as error:
         detail = str(error).splitlines()[0]
-        raise errors.UnknownFunction(f"{name} cannot express part of this query: {detail}",
-                                     hint=f"Rewrite that part with {name}'s own functions.") from None
+        node = re.search(r"expression '(\w+)'", detail)
+        function = _sql_name(node.group(1)) if node else None
+        equivalent = ENGINE_EQUIVALENTS.get(engine, {}).get((function or "").lower())
+        raise errors.UnknownFunction(
+            f"{name} cannot run this query as written: {detail.rstrip('.')} (it would be dropped or changed).",
+            hint=f"On {name} use {equivalent}." if equivalent else f"Rewrite that part with {name}'s own functions.") from None
     import sqlglot
 
-    try:
+    try:  # read back: the same columns and values, and a rendering that no longer changes
         again = sqlglot.parse_one(text, read=engine)
         regenerated = again.sql(dialect=engine, comments=False)
+        stable = sqlglot.parse_one(regenerated, read=engine).sql(dialect=engine, comments=False) == regenerated
     except ParseError:
-        regenerated = None
-    lost = _lost(tree, again) if regenerated is not None else []
-    if regenerated != text or lost:
+        again, stable = None, False
+    lost = _lost(tree, again) if again is not None else []
+    if not stable or lost:
         raise errors.UnknownFunction(
             f"Rendering this query for {name} would change it{': ' + ', '.join(lost[:3]) + ' would be dropped' if lost else ''}.",
             hint=f"Rewrite it with {name}'s own functions.")
     return text
+
+
+def _sql_name(class_name: str) -> str | None:
+    node = getattr(exp, class_name, None)
+    try:
+        return node.sql_names()[0] if node is not None else None
+    except Exception:
+        return None
 
 
 def _lost(tree: exp.Expression, rendered: exp.Expression) -> list[str]:
@@ -652,3 +745,55 @@ def _lost(tree: exp.Expression, rendered: exp.Expression) -> list[str]:
     lost = sorted(before - after)
     literals = len(list(tree.find_all(exp.Literal))) - len(list(rendered.find_all(exp.Literal)))
     return lost + ([f"{literals} value{'s' if literals > 1 else ''}"] if literals > 0 else [])
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. When the engine itself says a function is missing: its own way of saying it
+# ---------------------------------------------------------------------------------------------
+
+# engine -> function a model wrote (lower case) -> how the engine says it.
+ENGINE_EQUIVALENTS: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "to_char": "strftime('%Y-%m', d)", "date_format": "strftime('%Y-%m', d)", "date_trunc": "date(d, 'start of month')",
+        "extract": "CAST(strftime('%Y', d) AS INTEGER)", "date_part": "CAST(strftime('%Y', d) AS INTEGER)",
+        "year": "CAST(strftime('%Y', d) AS INTEGER)", "month": "CAST(strftime('%m', d) AS INTEGER)",
+        "day": "CAST(strftime('%d', d) AS INTEGER)", "to_date": "date(s) on ISO text 'YYYY-MM-DD'",
+        "str_to_date": "date(s) on ISO text 'YYYY-MM-DD'", "to_timestamp": "datetime(n, 'unixepoch')",
+        "from_unixtime": "datetime(n, 'unixepoch')", "unix_timestamp": "strftime('%s', ts)",
+        "datediff": "julianday(a) - julianday(b)", "date_diff": "julianday(a) - julianday(b)",
+        "age": "julianday(a) - julianday(b)", "date_add": "date(d, '+1 days')", "date_sub": "date(d, '-1 days')",
+        "now": "datetime('now')", "curdate": "date('now')", "concat": "a || b", "if": "iif(cond, a, b)",
+        "left": "substr(s, 1, n)", "right": "substr(s, -n)", "string_agg": "group_concat(x, ',')",
+        "split_part": "substr() with instr()", "greatest": "max(a, b)", "least": "min(a, b)",
+    },
+    "duckdb": {
+        "to_char": "strftime(d, '%Y-%m')", "date_format": "strftime(d, '%Y-%m')", "to_date": "strptime(s, '%Y-%m-%d')::DATE",
+        "str_to_date": "strptime(s, '%d/%m/%Y')", "datediff": "date_diff('day', a, b)", "julianday": "julian(d)",
+        "unix_timestamp": "epoch(ts)", "from_unixtime": "to_timestamp(n)", "curdate": "current_date",
+        "timestampdiff": "date_diff('hour', a, b)", "group_concat": "string_agg(x, ',')",
+    },
+    "postgres": {
+        "date_format": "TO_CHAR(d, 'YYYY-MM')", "strftime": "TO_CHAR(d, 'YYYY-MM')", "datediff": "b::date - a::date",
+        "date_diff": "b::date - a::date", "year": "EXTRACT(YEAR FROM d)", "month": "EXTRACT(MONTH FROM d)",
+        "day": "EXTRACT(DAY FROM d)", "julianday": "EXTRACT(EPOCH FROM d) / 86400", "ifnull": "COALESCE(a, b)",
+        "curdate": "CURRENT_DATE", "str_to_date": "TO_DATE(s, 'DD/MM/YYYY')", "strptime": "TO_TIMESTAMP(s, 'YYYY-MM-DD')",
+        "date_add": "d + INTERVAL '1 day'", "date_sub": "d - INTERVAL '1 day'", "group_concat": "string_agg(x, ',')",
+        "from_unixtime": "TO_TIMESTAMP(n)", "unix_timestamp": "EXTRACT(EPOCH FROM ts)", "timestampdiff": "EXTRACT(EPOCH FROM b - a)",
+        "if": "CASE WHEN cond THEN a ELSE b END", "iif": "CASE WHEN cond THEN a ELSE b END",
+    },
+    "mysql": {
+        "to_char": "DATE_FORMAT(d, '%Y-%m')", "strftime": "DATE_FORMAT(d, '%Y-%m')", "date_trunc": "DATE_FORMAT(d, '%Y-%m-01')",
+        "to_date": "STR_TO_DATE(s, '%Y-%m-%d')", "date_part": "EXTRACT(YEAR FROM d)", "julianday": "TO_DAYS(d)",
+        "age": "TIMESTAMPDIFF(YEAR, b, a)", "string_agg": "GROUP_CONCAT(x SEPARATOR ',')", "date_diff": "DATEDIFF(a, b)",
+        "strptime": "STR_TO_DATE(s, '%Y-%m-%d')", "epoch": "UNIX_TIMESTAMP(ts)",
+    },
+}
+
+
+def missing_function(engine: str, name: str | None, message: str) -> errors.UnknownFunction:
+    """The error for a function the engine says it lacks, with the engine's equivalent if known."""
+    engine_name = ENGINE_NAMES.get(engine, engine)
+    equivalent = ENGINE_EQUIVALENTS.get(engine, {}).get((name or "").lower())
+    hint = (f"{name.upper()} is not {engine_name} SQL; on {engine_name} use {equivalent}." if name and equivalent
+            else f"Use a function {engine_name} has (check the name and the number of arguments).")
+    return errors.UnknownFunction(message, hint=hint)
