@@ -132,7 +132,8 @@ class DuckDBAdapter:
 
             return missing_function("duckdb", missing.group(1), first_line)
         if isinstance(error, duckdb.ConversionException) or (isinstance(error, duckdb.BinderException) and (
-                "No function matches" in first_line or "Cannot compare" in first_line or "No operator" in first_line)):
+                "No function matches" in first_line or "Cannot compare" in first_line or "No operator" in first_line
+                or "best candidate function" in first_line)):
             return errors.SqlTypeError(first_line, hint="Cast the values to the types the function or operator takes.")
         if isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
             return errors.SchemaError(first_line)

@@ -501,7 +501,14 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
 
     if source != engine and engine in EXPAND_POSITIONAL_ORDER:
         _expand_positional_order(tree)
-    return tree.transform(rewrite, copy=False)
+    for node in reversed(list(tree.walk(bfs=False))):  # children first: a rewrite sees rewritten arguments
+        new = rewrite(node)
+        if new is not node:
+            if node is tree:
+                tree = new
+            else:
+                node.replace(new)
+    return tree
 
 
 def _expand_positional_order(tree: exp.Expression) -> None:
@@ -794,6 +801,6 @@ def missing_function(engine: str, name: str | None, message: str) -> errors.Unkn
     """The error for a function the engine says it lacks, with the engine's equivalent if known."""
     engine_name = ENGINE_NAMES.get(engine, engine)
     equivalent = ENGINE_EQUIVALENTS.get(engine, {}).get((name or "").lower())
-    hint = (f"{name.upper()} is not {engine_name} SQL; on {engine_name} use {equivalent}." if name and equivalent
+    hint = (f"On {engine_name} use {equivalent} ({name.upper()} is not {engine_name} SQL)." if name and equivalent
             else f"Use a function {engine_name} has (check the name and the number of arguments).")
     return errors.UnknownFunction(message, hint=hint)
