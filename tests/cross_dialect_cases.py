@@ -82,6 +82,10 @@ CASES = [
          "SELECT id, name FROM students WHERE admit_term >= DATE '2021-01-01' - INTERVAL '1 year' ORDER BY id"),
     Case("pg-plus-one-month", "postgres", "SELECT id, admit_term + INTERVAL '1 month' AS next_month FROM students ORDER BY id"),
     Case("pg-minus-hours", "postgres", "SELECT id, paid_at - INTERVAL '3 hours' AS earlier FROM payments ORDER BY id"),
+    Case("pg-timestamp-minus-one-month", "postgres",
+         "SELECT id, paid_at - INTERVAL '1 month' AS month_before FROM payments ORDER BY id"),
+    Case("pg-date-trunc-hour", "postgres",
+         "SELECT DATE_TRUNC('hour', paid_at) AS h, COUNT(*) AS n FROM payments GROUP BY 1 ORDER BY 1"),
     Case("pg-plus-ten-years", "postgres", "SELECT id, admit_term + INTERVAL '10 year' AS later FROM students ORDER BY id"),
     Case("pg-to-date-iso", "postgres", "SELECT id, TO_DATE('2021-03-15', 'YYYY-MM-DD') AS d FROM students WHERE id = 1"),
     Case("pg-to-date-dmy", "postgres", "SELECT id, TO_DATE('15/03/2021', 'DD/MM/YYYY') AS d FROM students WHERE id = 1"),
@@ -112,6 +116,7 @@ CASES = [
     Case("duck-date-diff", "duckdb", "SELECT id, date_diff('day', admit_term, graduation) AS days FROM students ORDER BY id"),
     Case("duck-plus-interval-day", "duckdb", "SELECT id, paid_at + INTERVAL 1 DAY AS next FROM payments ORDER BY id"),
     Case("duck-date-difference", "duckdb", "SELECT id, graduation - admit_term AS days FROM students ORDER BY id"),
+    Case("duck-epoch-to-timestamp", "duckdb", "SELECT to_timestamp(1600000000) AS ts"),
     Case("duck-date-trunc-month", "duckdb",
          "SELECT date_trunc('month', admit_term) AS m, count(*) AS n FROM students GROUP BY 1 ORDER BY 1"),
 ]

@@ -121,6 +121,11 @@ def test_the_source_dialect_is_read_from_constructs_only_it_writes(sql, source):
     assert detect_source(sql, "sqlite") == source
 
 
+@pytest.mark.parametrize("sql", ['SELECT YEAR("Date") FROM t', "SELECT YEAR(d), a || b FROM t"])
+def test_text_that_mysql_would_read_otherwise_is_not_read_as_mysql(sql):
+    assert detect_source(sql, "postgres") == "postgres"
+
+
 @pytest.mark.parametrize("sql", ["SELECT x::date FROM t", "SELECT date_trunc('month', d) FROM t",
                                  "SELECT strftime(d, '%Y') FROM t WHERE name ILIKE 'a%'"])
 def test_constructs_native_to_the_engine_do_not_change_how_it_reads(sql):

@@ -77,6 +77,9 @@ def detect_source(sql: str, target: str) -> str:
             name = _function_key(token.text.lower(), tokens, i + 1)
             if name in FUNCTION_DIALECTS:
                 vote(FUNCTION_DIALECTS[name])
+    if "mysql" in votes and any(t.token_type == TokenType.DPIPE or (t.token_type == TokenType.IDENTIFIER and sql[t.start:t.start + 1] == '"')
+                                for t in tokens):
+        del votes["mysql"]   # MySQL would read "name" as a string and || as OR: the text is not MySQL's
     if not votes:
         return target
     best = max(votes.values())
@@ -466,7 +469,8 @@ REWRITES["mysql"] = {exp.Extract: _mysql_extract, exp.DateTrunc: _mysql_trunc, e
 # Rewrites that need to know the operands' types (dates vs timestamps).
 TYPED_REWRITES: dict[str, tuple[type, ...]] = {"sqlite": (exp.DateAdd, exp.DateSub, exp.TsOrDsAdd)}
 # Functions without a class in sqlglot, by name: engine -> lower-case name -> rewrite.
-NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name},
+NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name,
+                                                            "now": lambda node, engine: exp.CurrentTimestamp()},
                                                  "mysql": {"age": _no_age}}
 
 
