@@ -1,4 +1,4 @@
-"""Cross-dialect figures: ~35 date-heavy queries written in PostgreSQL, MySQL or DuckDB style,
+"""Cross-dialect figures: ~45 date-heavy queries written in PostgreSQL, MySQL, DuckDB or SQLite style,
 answered by a scripted model through the real agent (LiteLLM → loopback OpenAI-compatible server)
 on SQLite, DuckDB, PostgreSQL and MariaDB, each compared with the rows the query gives on the
 engine it was written for. Prints, per engine: right, refused with feedback, silently wrong
@@ -51,11 +51,16 @@ def references(dbs: dict[str, str]) -> dict[str, list[tuple]]:
                 return connection.exec_driver_sql(sql.replace("%", "%%")).fetchall()
         return run
 
-    run_on = {"duckdb": lambda sql: duck.execute(sql).fetchall(), "postgres": on_server("postgres"), "mysql": on_server("mysql")}
+    import sqlite3
+
+    lite = sqlite3.connect(f"file:{dbs['sqlite']}?mode=ro", uri=True)
+    run_on = {"duckdb": lambda sql: duck.execute(sql).fetchall(), "postgres": on_server("postgres"), "mysql": on_server("mysql"),
+              "sqlite": lambda sql: lite.execute(sql).fetchall()}
     try:
         return {case.id: cases.reference_rows(case, run_on) for case in cases.CASES}
     finally:
         duck.close()
+        lite.close()
         for engine in servers.values():
             engine.dispose()
 
@@ -79,7 +84,7 @@ def main(verbose: bool = False) -> int:
                     if outcome.kind == "wrong" or (verbose and outcome.sql):
                         print(f"           ran: {outcome.sql}")
             totals[engine] = counts
-    print(f"\n{len(cases.CASES)} queries written in PostgreSQL, MySQL or DuckDB style, through the agent:")
+    print(f"\n{len(cases.CASES)} queries written in PostgreSQL, MySQL, DuckDB or SQLite style, through the agent:")
     print(f"{'engine':10} {'right':>6} {'refused with feedback':>22} {'silently wrong':>15}")
     for engine, c in totals.items():
         print(f"{engine:10} {c['right']:>6} {c['refused']:>22} {c['wrong']:>15}")

@@ -51,7 +51,7 @@ ROWS = {"students": STUDENTS, "payments": PAYMENTS}
 @dataclass(frozen=True)
 class Case:
     id: str
-    dialect: str     # where the SQL is written for: postgres, mysql or duckdb
+    dialect: str     # where the SQL is written for: postgres, mysql, duckdb or sqlite
     sql: str
 
 
@@ -110,6 +110,15 @@ CASES = [
     Case("my-month-name", "mysql", "SELECT id, DATE_FORMAT(admit_term, '%M %Y') AS m FROM students ORDER BY id"),
     Case("my-between-strings", "mysql",
          "SELECT id FROM students WHERE admit_term BETWEEN '2019-01-01' AND '2020-06-30' ORDER BY id"),
+    # SQLite (Spider-trained models write it everywhere)
+    Case("sq-julianday-difference", "sqlite",
+         "SELECT id, CAST(julianday(graduation) - julianday(admit_term) AS INTEGER) AS days FROM students ORDER BY id"),
+    Case("sq-start-of-month", "sqlite",
+         "SELECT date(paid_at, 'start of month') AS m, SUM(amount) AS total FROM payments GROUP BY 1 ORDER BY 1"),
+    Case("sq-strftime-year", "sqlite",
+         "SELECT strftime('%Y', admit_term) AS y, COUNT(*) AS n FROM students GROUP BY 1 ORDER BY 1"),
+    Case("sq-plus-days", "sqlite", "SELECT id, date(admit_term, '+7 days') AS d FROM students ORDER BY id"),
+    Case("sq-unixepoch", "sqlite", "SELECT datetime(1600000000, 'unixepoch') AS ts"),
     # DuckDB
     Case("duck-strftime-day", "duckdb",
          "SELECT strftime(paid_at, '%Y-%m-%d') AS day, count(*) AS n FROM payments GROUP BY 1 ORDER BY 1"),

@@ -45,7 +45,7 @@ FUNCTION_DIALECTS: dict[str, tuple[str, ...]] = {
     "date_add": ("mysql", "duckdb"), "date_sub": ("mysql",), "datediff/2": ("mysql",),
     "datediff/3": ("duckdb",), "date_diff": ("duckdb",), "strptime": ("duckdb",), "epoch": ("duckdb",),
     "today": ("duckdb",), "strftime/value-first": ("duckdb",), "strftime/format-first": ("sqlite",),
-    "julianday": ("sqlite",),
+    "julianday": ("sqlite",), "date/modifiers": ("sqlite",), "datetime/modifiers": ("sqlite",),
 }
 OPERATOR_DIALECTS: dict[str, tuple[str, ...]] = {"::": ("postgres", "duckdb"), "ILIKE": ("postgres", "duckdb")}
 # Ties go to the engine's own dialect, then in this order.
@@ -93,6 +93,16 @@ def _function_key(name: str, tokens, paren: int) -> str:
     if name == "strftime":
         first = tokens[paren + 1] if paren + 1 < len(tokens) else None
         return "strftime/format-first" if first is not None and first.token_type == TokenType.STRING else "strftime/value-first"
+    if name in ("date", "datetime"):
+        depth = 0
+        for token in tokens[paren:]:
+            depth += token.token_type == TokenType.L_PAREN
+            depth -= token.token_type == TokenType.R_PAREN
+            if depth == 0:
+                return name
+            if depth == 1 and token.token_type == TokenType.COMMA:
+                return f"{name}/modifiers"   # SQLite's date(x, 'start of month', '+1 day')
+        return name
     if name == "datediff":
         depth, commas = 0, 0
         for token in tokens[paren:]:
@@ -435,6 +445,40 @@ def _postgres_timestamp_diff(node: exp.Expression, engine: str) -> exp.Expressio
     raise _unknown(engine, f"TIMESTAMPDIFF in {unit.lower()}s", "subtract timestamps and EXTRACT(EPOCH FROM b - a)")
 
 
+# SQLite's date(x, modifier, …) and julianday(x) on engines with real dates.
+SQLITE_MODIFIER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s+(day|hour|minute|second)s?\s*$", re.I)
+
+
+def _from_sqlite_date(node: exp.Anonymous, engine: str) -> exp.Expression:
+    """date(x, 'start of month', '+1 day') / datetime(x, '-3 hours') / datetime(n, 'unixepoch')."""
+    function = node.name.lower()
+    value, *modifiers = node.expressions
+    result: exp.Expression = value
+    for i, modifier in enumerate(modifiers):
+        text = modifier.this.lower().strip() if isinstance(modifier, exp.Literal) and modifier.is_string else None
+        start = re.fullmatch(r"start of (month|year|day)", text or "")
+        shift = SQLITE_MODIFIER.match(text or "")
+        if text == "unixepoch" and i == 0:
+            result = exp.AtTimeZone(this=exp.UnixToTime(this=value), zone=_s("UTC"))   # SQLite's epoch is UTC
+        elif start:
+            result = exp.TimestampTrunc(this=exp.Cast(this=result, to=exp.DataType.build("TIMESTAMP")),
+                                        unit=exp.var(start.group(1).upper()))
+        elif shift:
+            result = exp.Add(this=exp.Cast(this=result, to=exp.DataType.build("TIMESTAMP")),
+                             expression=exp.Interval(this=_s(shift.group(1)), unit=exp.var(shift.group(2).upper())))
+        else:   # months and years overflow differently from this engine; weekday, localtime, …
+            raise _unknown(engine, f"equivalent of SQLite's date modifier {modifier.sql()}",
+                           "use DATE_TRUNC('month', d) and d + INTERVAL '1 month' (months end on the month's last day)")
+    return exp.Cast(this=result, to=exp.DataType.build("DATE" if function == "date" else "TIMESTAMP"))
+
+
+def _from_sqlite_julianday(node: exp.Anonymous, engine: str) -> exp.Expression:
+    """SQLite's Julian day number (noon-based, fractional), from the Unix epoch."""
+    epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.Cast(this=node.expressions[0], to=exp.DataType.build("TIMESTAMP")))
+    days = exp.Div(this=epoch, expression=exp.Literal.number("86400.0"))
+    return exp.Paren(this=exp.Add(this=days, expression=exp.Literal.number("2440587.5")))
+
+
 Rewrite = Callable[..., exp.Expression]
 # engine -> node class -> rewrite(node, engine[, types]). Applied bottom-up on the parsed tree.
 REWRITES: dict[str, dict[type, Rewrite]] = {
@@ -472,6 +516,9 @@ TYPED_REWRITES: dict[str, tuple[type, ...]] = {"sqlite": (exp.DateAdd, exp.DateS
 NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name,
                                                             "now": lambda node, engine: exp.CurrentTimestamp()},
                                                  "mysql": {"age": _no_age}}
+# SQLite-only spellings, read as SQLite, on engines with date types.
+SQLITE_SPELLINGS: dict[str, Rewrite] = {"date": _from_sqlite_date, "datetime": _from_sqlite_date,
+                                        "julianday": _from_sqlite_julianday}
 
 
 def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | None = None) -> exp.Expression:
@@ -495,6 +542,9 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
             return _sqlite_interval_arith(node, engine, types)
         if isinstance(node, exp.Anonymous) and node.name.lower() in named:
             return named[node.name.lower()](node, engine)
+        if (source == "sqlite" and engine in ("duckdb", "postgres") and isinstance(node, exp.Anonymous)
+                and node.name.lower() in SQLITE_SPELLINGS and node.expressions):
+            return SQLITE_SPELLINGS[node.name.lower()](node, engine)
         check = PRE_CHECKS.get(source, {}).get(type(node)) if source != engine else None
         if check is not None:
             check(node, engine)
@@ -541,7 +591,7 @@ class _Types:
 
     def __init__(self, tree: exp.Expression, catalog: "Catalog", engine: str):
         self.columns: dict[int, exp.DataType] = {}
-        schema = {t.name: {c.name: _type_name(c.type) for c in t.columns} for t in catalog.tables if "." not in t.name}
+        schema = {t.name: {c.name: _declared(c) for c in t.columns} for t in catalog.tables if "." not in t.name}
         self.ok = bool(schema)
         originals = [n for n in tree.walk(bfs=False) if isinstance(n, exp.Column)]
         try:
@@ -562,7 +612,7 @@ class _Types:
             for table in catalog.tables:
                 if table.name.lower() in used:
                     for column in table.columns:
-                        by_name.setdefault(column.name.lower(), []).append(_type_name(column.type))
+                        by_name.setdefault(column.name.lower(), []).append(_declared(column))
             for column in originals:
                 found = by_name.get(column.name.lower(), [])
                 if len(found) == 1:
@@ -631,6 +681,22 @@ def _kind_of_type(dtype: exp.DataType | None) -> str | None:
     if dtype.this in NUMERIC_TYPES:
         return "number"
     return None
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def _declared(column) -> str:
+    """The column's type for the checks: a text column whose sampled values are all ISO dates
+    (SQLite and MySQL files often keep dates in TEXT/VARCHAR) counts as a date."""
+    samples = [s for s in column.samples if s is not None]
+    if column.is_text and samples and all(isinstance(s, str) for s in samples):
+        if all(ISO_DATE.match(s) for s in samples):
+            return "DATE"
+        if all(ISO_TIMESTAMP.match(s) for s in samples):
+            return "TIMESTAMP"
+    return _type_name(column.type)
 
 
 def _type_name(declared: str) -> str:
