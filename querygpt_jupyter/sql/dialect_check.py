@@ -452,6 +452,8 @@ SQLITE_MODIFIER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s+(day|hour|minute|secon
 def _from_sqlite_date(node: exp.Anonymous, engine: str) -> exp.Expression:
     """date(x, 'start of month', '+1 day') / datetime(x, '-3 hours') / datetime(n, 'unixepoch')."""
     function = node.name.lower()
+    if not node.expressions:
+        return node
     value, *modifiers = node.expressions
     result: exp.Expression = value
     for i, modifier in enumerate(modifiers):
@@ -474,6 +476,8 @@ def _from_sqlite_date(node: exp.Anonymous, engine: str) -> exp.Expression:
 
 def _from_sqlite_julianday(node: exp.Anonymous, engine: str) -> exp.Expression:
     """SQLite's Julian day number (noon-based, fractional), from the Unix epoch."""
+    if len(node.expressions) != 1:
+        return node
     epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.Cast(this=node.expressions[0], to=exp.DataType.build("TIMESTAMP")))
     days = exp.Div(this=epoch, expression=exp.Literal.number("86400.0"))
     return exp.Paren(this=exp.Add(this=days, expression=exp.Literal.number("2440587.5")))
@@ -495,6 +499,8 @@ REWRITES: dict[str, dict[type, Rewrite]] = {
         exp.DateDiff: _sqlite_date_diff, exp.TimestampDiff: _sqlite_date_diff,
         exp.DateAdd: _sqlite_date_add, exp.DateSub: _sqlite_date_add, exp.TsOrDsAdd: _sqlite_date_add,
     },
+    # MySQL has no DATE_TRUNC and no EXTRACT(DOW …), whoever wrote them.
+    "mysql": {exp.Extract: _mysql_extract, exp.DateTrunc: _mysql_trunc, exp.TimestampTrunc: _mysql_trunc},
 }
 # engine -> source dialect -> node class -> rewrite: idioms whose translation depends on where
 # the text came from ("*": from any other dialect).
@@ -508,17 +514,18 @@ PRE_CHECKS: dict[str, dict[type, Callable[[exp.Expression, str], exp.Expression]
 # Engines without NULLS FIRST/LAST: sqlglot emulates the source's NULL order only on expressions,
 # so `ORDER BY 1` written for another engine is expanded to the projection it names.
 EXPAND_POSITIONAL_ORDER = frozenset({"mysql"})
-# (MySQL has no DATE_TRUNC and no EXTRACT(DOW …) whoever wrote them.)
-REWRITES["mysql"] = {exp.Extract: _mysql_extract, exp.DateTrunc: _mysql_trunc, exp.TimestampTrunc: _mysql_trunc}
 # Rewrites that need to know the operands' types (dates vs timestamps).
 TYPED_REWRITES: dict[str, tuple[type, ...]] = {"sqlite": (exp.DateAdd, exp.DateSub, exp.TsOrDsAdd)}
 # Functions without a class in sqlglot, by name: engine -> lower-case name -> rewrite.
 NAMED_REWRITES: dict[str, dict[str, Rewrite]] = {"sqlite": {"age": _sqlite_age, "monthname": _sqlite_day_name,
                                                             "now": lambda node, engine: exp.CurrentTimestamp()},
                                                  "mysql": {"age": _no_age}}
-# SQLite-only spellings, read as SQLite, on engines with date types.
+# engine -> source dialect -> function name -> rewrite: SQLite's own spellings on engines with dates.
 SQLITE_SPELLINGS: dict[str, Rewrite] = {"date": _from_sqlite_date, "datetime": _from_sqlite_date,
                                         "julianday": _from_sqlite_julianday}
+NAMED_BY_SOURCE: dict[str, dict[str, dict[str, Rewrite]]] = {
+    "duckdb": {"sqlite": SQLITE_SPELLINGS}, "postgres": {"sqlite": SQLITE_SPELLINGS},
+}
 
 
 def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | None = None) -> exp.Expression:
@@ -530,7 +537,9 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
         by_source = SOURCE_REWRITES.get(engine, {})
         table.update(by_source.get("*", {}))
         table.update(by_source.get(source, {}))
-    named = NAMED_REWRITES.get(engine, {})
+    named = dict(NAMED_REWRITES.get(engine, {}))
+    if source != engine:
+        named.update(NAMED_BY_SOURCE.get(engine, {}).get(source, {}))
     if not table and not named and source == engine:
         return tree
     types = _Types(tree, catalog, engine)
@@ -542,9 +551,6 @@ def adapt(tree: exp.Expression, catalog: "Catalog", engine: str, source: str | N
             return _sqlite_interval_arith(node, engine, types)
         if isinstance(node, exp.Anonymous) and node.name.lower() in named:
             return named[node.name.lower()](node, engine)
-        if (source == "sqlite" and engine in ("duckdb", "postgres") and isinstance(node, exp.Anonymous)
-                and node.name.lower() in SQLITE_SPELLINGS and node.expressions):
-            return SQLITE_SPELLINGS[node.name.lower()](node, engine)
         check = PRE_CHECKS.get(source, {}).get(type(node)) if source != engine else None
         if check is not None:
             check(node, engine)
