@@ -108,6 +108,9 @@ def test_the_sql_shown_and_recorded_is_the_sql_that_ran_without_the_row_cap(engi
     assert answer.executed_sql == guard.render(cap(guard.check(answer.sql, guard.GuardPolicy(dialect=dialect)), 3), dialect)
     assert ("TO_CHAR" in answer.sql) == (engine == "postgres") and answer.truncated
     assert answer.to_dict()["sql"] == answer.sql
+    from querygpt_jupyter.conversation import reproducible_cell
+
+    assert reproducible_cell(answer, "db", "payments").endswith(answer.sql)
 
 
 @pytest.mark.parametrize("sql, source", [

@@ -597,7 +597,9 @@ class _Types:
 
     def __init__(self, tree: exp.Expression, catalog: "Catalog", engine: str):
         self.columns: dict[int, exp.DataType] = {}
-        schema = {t.name: {c.name: _declared(c) for c in t.columns} for t in catalog.tables if "." not in t.name}
+        used = {t.name.lower() for t in tree.find_all(exp.Table)}   # a large catalogue costs nothing here
+        schema = {t.name: {c.name: _declared(c) for c in t.columns} for t in catalog.tables
+                  if "." not in t.name and t.name.lower() in used}
         self.ok = bool(schema)
         originals = [n for n in tree.walk(bfs=False) if isinstance(n, exp.Column)]
         try:
