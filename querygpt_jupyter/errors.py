@@ -90,6 +90,7 @@ class QueryGPTError(Exception):
     """Base of every error a user may see: `code`, a one-sentence `message` and a `hint`."""
 
     code = "AGENT_FAILURE"
+    kind: str | None = None   # a finer name within the code (OUT_OF_MEMORY, UNKNOWN_FUNCTION, TYPE_ERROR)
     exit_status = 5
     default_hint = ""
 
@@ -102,8 +103,14 @@ class QueryGPTError(Exception):
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
 
+    @property
+    def label(self) -> str:
+        """The finest name of what happened: the kind when a code covers several (QUERY_TIMEOUT
+        for time and memory; SCHEMA_ERROR for unknown names, functions and types), else the code."""
+        return self.kind or self.code
+
     def to_dict(self) -> dict:
-        return {"code": self.code, "message": str(self)}
+        return {"code": self.code, "kind": self.label, "message": str(self)}
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows this instead of a traceback: one clean line for the analyst."""
@@ -162,12 +169,35 @@ class DatabaseError(QueryGPTError):
 class OutOfMemory(QueryGPTError):
     """The query needed more memory (or a bigger result) than the engine's limit allows. The
     engine stopped it; the connection stays usable. Its code is the spec's QUERY_TIMEOUT — the
-    code for every limit that stops a query (time, memory, Ctrl-C) — and its message says memory."""
+    code for every limit that stops a query (time, memory, Ctrl-C) — its kind says memory."""
 
     code = "QUERY_TIMEOUT"
+    kind = "OUT_OF_MEMORY"
     exit_status = 4
     default_hint = ("Aggregate or filter in SQL so less data is held at once, or raise the limit with "
                     "{raise_memory}.")
+
+
+class UnknownFunction(QueryGPTError):
+    """The engine has no such function (or construct): a dialect mismatch, not a syntax error.
+    Like an unknown table or column it is a SCHEMA_ERROR (a name this database does not have);
+    its kind tells it apart, and the hint says the engine's own way where we know it."""
+
+    code = "SCHEMA_ERROR"
+    kind = "UNKNOWN_FUNCTION"
+    exit_status = 4
+    default_hint = "Use a function this database has."
+
+
+class SqlTypeError(QueryGPTError):
+    """Values of the wrong type for an operation (a date minus a number, text compared with a
+    date) — refused before running when the engine would silently compute something else. The
+    query does not fit the schema's types: a SCHEMA_ERROR of kind TYPE_ERROR, not a syntax error."""
+
+    code = "SCHEMA_ERROR"
+    kind = "TYPE_ERROR"
+    exit_status = 4
+    default_hint = "Cast the values to the types the operation needs."
 
 
 class DbConnFail(QueryGPTError):

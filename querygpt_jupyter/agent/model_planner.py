@@ -132,7 +132,7 @@ class ModelPlanner:
                 raise
             except errors.QueryGPTError as error:
                 last_error = error
-                attempt["error"] = {"code": error.code, "message": str(error)}
+                attempt["error"] = {"code": error.code, "kind": error.label, "message": str(error)}
                 attempts.append(attempt)
                 if on_attempt:
                     on_attempt(attempt)
@@ -145,7 +145,7 @@ class ModelPlanner:
                 on_attempt(attempt)
             return ModelPlan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
                              transpiled_from, first_prompt_tokens, budget.model_ms)
-        detail = f" Last error: {last_error.code}: {last_error}" if last_error else ""
+        detail = f" Last error: {last_error.label}: {last_error}" if last_error else ""
         reason = budget.exhausted()
         failure = errors.AgentFailure(
             f"{self.model} gave no usable SQL after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
@@ -179,14 +179,14 @@ class ModelPlanner:
                     try:
                         args = call.parsed()
                     except errors.QueryGPTError as error:
-                        messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{error.code}: {error}"})
+                        messages.append({"role": "tool", "tool_call_id": call.id, "content": f"{error.label}: {error}"})
                         continue
                     submitted = (str(args.get("sql") or ""), args.get("chart"), str(args.get("explanation") or ""), call.id)
                     continue
                 try:
                     result = run_tool(call.name, call.parsed(), catalog, probe)
                 except errors.QueryGPTError as error:
-                    result = f"{error.code}: {error}"
+                    result = f"{error.label}: {error}"
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
             return submitted
         messages.append({"role": "assistant", "content": completion.content})
@@ -195,7 +195,7 @@ class ModelPlanner:
 
     @staticmethod
     def _feed_back(messages: list[dict], tool_call_id: str | None, error: errors.QueryGPTError) -> None:
-        text = (f"That query failed: {error.code}: {error.message} {error.hint or ''}".strip()
+        text = (f"That query failed: {error.label}: {error.message} {error.hint or ''}".strip()
                 + " Fix it and answer again with the corrected SQL.")
         if tool_call_id:
             messages.append({"role": "tool", "tool_call_id": tool_call_id, "content": text})

@@ -167,13 +167,15 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
         return run_query(adapter, guard.check(sql, policy), max_rows=20, timeout_s=min(options.timeout_s, 10.0)).df
 
     def validate(sql: str) -> str:
+        """Check and run `sql`; the SQL the engine ran (rendered from the checked tree, without
+        the row cap) is what the answer shows, records and puts in the new cell."""
         nonlocal inner_ms
         began = time.perf_counter()
         try:
-            _check_and_run(turn, sql, adapter, options)
+            checked = _check_and_run(turn, sql, adapter, options)
         finally:
             inner_ms += (time.perf_counter() - began) * 1000
-        return sql
+        return guard.render(checked, adapter.dialect)
 
     def on_token(text: str) -> None:
         turn.emit("generating_sql", "", token=text)
@@ -205,18 +207,22 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
     _chart_stage(turn, options, question, plan.chart_hint)
 
 
-def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions) -> None:
+def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions):
+    """Guard and run `sql`; returns the checked tree (what ran, before the row cap)."""
     from ..sql import guard
+    from ..sql.dialect_check import render_faithfully
     from ..sql.execute import run_query
 
     answer = turn.answer
     with turn.stage("validating", "Checking the SQL is a read-only query…", sql=sql):
         checked = guard.check(sql, guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths))
+        render_faithfully(checked, adapter.dialect)  # refuse what the engine's SQL would drop or change
     with turn.stage("executing", "Running the query…"):
         result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s,
                            byte_caps=options.byte_caps)
     answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
     answer.notes.extend(note for note in result.notes if note not in answer.notes)
+    return checked
 
 
 def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,

@@ -1,6 +1,8 @@
 """DuckDB files, the demo database, users' own DuckDB connections and namespace DataFrames."""
 from __future__ import annotations
 
+import re
+
 import os
 import threading
 from typing import TYPE_CHECKING
@@ -190,6 +192,15 @@ class DuckDBAdapter:
         if "maximum total string size" in first_line:   # Arrow's 2 GB of text per column and batch
             return errors.OutOfMemory("The result is too large to fetch: one column holds more than 2 GB of text.",
                                       hint="Select fewer rows or shorter values (e.g. left(col, 1000)).")
+        missing = re.search(r"Function with name (\w+) does not exist", first_line)
+        if isinstance(error, duckdb.CatalogException) and missing:
+            from ..sql.dialect_check import missing_function
+
+            return missing_function("duckdb", missing.group(1), first_line)
+        if isinstance(error, duckdb.ConversionException) or (isinstance(error, duckdb.BinderException) and (
+                "No function matches" in first_line or "Cannot compare" in first_line or "No operator" in first_line
+                or "best candidate function" in first_line)):
+            return errors.SqlTypeError(first_line, hint="Cast the values to the types the function or operator takes.")
         if isinstance(error, (duckdb.CatalogException, duckdb.BinderException)):
             return errors.SchemaError(first_line)
         if isinstance(error, duckdb.ParserException):

@@ -4,6 +4,8 @@ SESSION TRANSACTION READ ONLY`), one statement per text (no CLIENT_MULTI_STATEME
 `KILL QUERY` from a second connection; catalogue from information_schema in three queries."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from sqlglot import exp
@@ -30,6 +32,8 @@ ERRNO_ERRORS: dict[int, type[errors.QueryGPTError]] = {
     1064: errors.SqlSyntaxError,    # ER_PARSE_ERROR
     1037: errors.OutOfMemory, 1038: errors.OutOfMemory, 1041: errors.OutOfMemory,  # out of memory / sort memory / resources
     3015: errors.OutOfMemory,       # ER_ENGINE_OUT_OF_MEMORY
+    1305: errors.UnknownFunction,   # ER_SP_DOES_NOT_EXIST: FUNCTION db.to_char does not exist
+    1582: errors.UnknownFunction, 1583: errors.UnknownFunction,  # wrong number/kind of arguments to a function
     2002: errors.DbConnFail, 2003: errors.DbConnFail, 2005: errors.DbConnFail,
     2006: errors.DbConnFail, 2013: errors.DbConnFail, 2055: errors.DbConnFail,
 }
@@ -211,6 +215,16 @@ class MySQLAdapter(SQLAlchemyAdapter):
             return self.connection_failure(error)
         if kind is errors.QueryTimeout:
             return errors.QueryTimeout(f"{self.engine_name} stopped the query: {detail}")
+        routine = re.search(r"for routine '(?:\w+\.)?(\w+)'", detail) if number == 1370 else None
+        if routine:  # an unknown function is looked up as a stored routine the account may not run
+            from ..sql.dialect_check import missing_function
+
+            return missing_function("mysql", routine.group(1), f"{self.engine_name}: {detail}")
         if kind is None:
             return errors.DatabaseError(f"{self.engine_name}: {detail}", hint=hint or "The database rejected the query.")
+        if kind is errors.UnknownFunction:
+            from ..sql.dialect_check import missing_function
+
+            missing = re.search(r"FUNCTION (?:\w+\.)?(\w+) does not exist", detail) or re.search(r"function '(\w+)'", detail)
+            return missing_function("mysql", missing.group(1) if missing else None, f"{self.engine_name}: {detail}")
         return kind(f"{self.engine_name}: {detail}", hint=hint) if hint else kind(f"{self.engine_name}: {detail}")

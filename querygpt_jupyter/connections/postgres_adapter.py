@@ -5,6 +5,7 @@ results through `COPY … TO STDOUT` parsed by Arrow instead of one Python tuple
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -28,6 +29,13 @@ SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
     "3F000": errors.SchemaError,         # invalid_schema_name
     "42601": errors.SqlSyntaxError,      # syntax_error
     "53": errors.OutOfMemory,            # insufficient_resources: out_of_memory, disk_full, too many connections
+    "42883": errors.UnknownFunction,     # undefined_function ("operator does not exist" is a type error)
+    "42804": errors.SqlTypeError,        # datatype_mismatch
+    "42725": errors.SqlTypeError,        # ambiguous_function: operator is not unique (date + unknown)
+    "42846": errors.SqlTypeError,        # cannot_coerce
+    "22P02": errors.SqlTypeError,        # invalid_text_representation: a value that is not of the type
+    "22007": errors.SqlTypeError,        # invalid_datetime_format
+    "22008": errors.SqlTypeError,        # datetime_field_overflow
     "57P01": errors.DbConnFail, "57P02": errors.DbConnFail, "57P03": errors.DbConnFail,  # shutdown
     "08": errors.DbConnFail,             # connection_exception
     "28": errors.DbConnFail,             # invalid_authorization_specification
@@ -225,6 +233,13 @@ class PostgresAdapter(SQLAlchemyAdapter):
             return errors.OutOfMemory(f"PostgreSQL ran out of resources: {message}")
         if kind is None:
             return errors.DatabaseError(f"PostgreSQL: {message}", hint=hint or "The database rejected the query.")
+        if kind is errors.UnknownFunction:
+            missing = re.match(r"function (\w+)\(", message)
+            if not missing:  # operator does not exist: date + text, …
+                return errors.SqlTypeError(f"PostgreSQL: {message}", hint="Cast the values to the types the operator takes.")
+            from ..sql.dialect_check import missing_function
+
+            return missing_function("postgres", missing.group(1), f"PostgreSQL: {message}")
         return kind(f"PostgreSQL: {message}", hint=hint) if hint else kind(f"PostgreSQL: {message}")
 
 

@@ -1,6 +1,8 @@
 """SQLite files, opened `mode=ro` by URI so the engine itself refuses writes."""
 from __future__ import annotations
 
+import re
+
 import os
 import sqlite3
 import threading
@@ -140,6 +142,13 @@ class SQLiteAdapter:
             return errors.PermissionDenied(message)
         if "syntax error" in lowered:
             return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")
+        missing = re.search(r"no such function: (\w+)", message)
+        if missing or "wrong number of arguments to function" in lowered:
+            from ..sql.dialect_check import missing_function
+
+            return missing_function("sqlite", missing.group(1) if missing else None, message)
+        if "datatype mismatch" in lowered:
+            return errors.SqlTypeError(message)
         return errors.DatabaseError(message)
 
     def close(self) -> None:

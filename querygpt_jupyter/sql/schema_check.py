@@ -18,26 +18,32 @@ FALLBACK_DIALECTS = ("postgres", "mysql", "tsql", "bigquery", "snowflake", "duck
 
 
 def normalize_sql(sql: str, catalog: Catalog) -> tuple[str, str | None]:
-    """(SQL in the catalog's dialect, the dialect it was transpiled from or None)."""
+    """(SQL in the catalog's dialect, the dialect it was transpiled from or None).
+
+    The text is read in the dialect it is written in (`dialect_check.detect_source`; the
+    engine's own parser accepts much PostgreSQL and gives it another meaning), its date idioms
+    are spelt the engine's way, date arithmetic whose meaning differs is refused, and the SQL
+    returned is rendered faithfully — what runs is what was checked."""
+    from .dialect_check import adapt, check_types, detect_source, render_faithfully
+
     dialect = catalog.dialect
-    try:
-        tree = _parse_one(sql, dialect)
-        transpiled_from = None
-    except ParseError as first_error:
-        for other in FALLBACK_DIALECTS:
-            if other == dialect:
-                continue
-            try:
-                tree = _parse_one(sql, other)
-            except ParseError:
-                continue
-            transpiled_from = other
-            break
-        else:
-            raise errors.SqlSyntaxError(_parse_message(first_error), hint=f"Write valid {dialect} SQL.") from None
+    source = detect_source(sql, dialect)
+    candidates = (source, *(d for d in (dialect, *FALLBACK_DIALECTS) if d != source))
+    first_error: ParseError | None = None
+    for candidate in candidates:
+        try:
+            tree = _parse_one(sql, candidate)
+        except ParseError as error:
+            first_error = first_error or error
+            continue
+        transpiled_from = None if candidate == dialect else candidate
+        break
+    else:
+        raise errors.SqlSyntaxError(_parse_message(first_error), hint=f"Write valid {dialect} SQL.") from None
     check_names(tree, catalog)
-    text = sql.strip().rstrip(";") if transpiled_from is None else tree.sql(dialect=dialect)
-    return text, transpiled_from
+    tree = adapt(tree, catalog, dialect, candidate)
+    check_types(tree, catalog, dialect)
+    return render_faithfully(tree, dialect), transpiled_from
 
 
 def check_names(tree: exp.Expression, catalog: Catalog) -> None:
