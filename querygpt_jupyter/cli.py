@@ -170,7 +170,7 @@ def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | Non
 
         print(json.dumps(Answer(question=question, error=error).to_dict()))
     else:
-        print(f"{error.code}: {error}", file=sys.stderr)
+        print(f"{error.label}: {error}", file=sys.stderr)
 
 
 _COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema, "history": _history}

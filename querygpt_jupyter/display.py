@@ -117,7 +117,7 @@ def attempts_text(answer: "Answer") -> str:
 
 def answer_text(answer: "Answer") -> str:
     if answer.error is not None:
-        return f"{answer.error.code}: {answer.error}"
+        return f"{answer.error.label}: {answer.error}"
     lines = [answer.explanation] if answer.explanation else []
     if answer.sql:
         lines.append(answer.sql)

@@ -114,7 +114,7 @@ class QueryGPTError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows this instead of a traceback: one clean line for the analyst."""
-        return [f"{self.code}: {self}"]
+        return [f"{self.label}: {self}"]
 
 
 class AgentFailure(QueryGPTError):

@@ -272,7 +272,7 @@ def ask_through_agent(case: Case, db: str, server, reference: list[tuple]) -> Ou
                     tools="off", max_retries=0, chart=False, explain=False)
     if answer.error is not None:
         tried = answer.attempts[-1]["error"] if answer.attempts and answer.attempts[-1]["error"] else answer.error.to_dict()
-        return Outcome("refused", None, f"{tried['code']}: {tried['message']}")
+        return Outcome("refused", None, f"{tried['kind']}: {tried['message']}")
     rows = normalize(answer.df.itertuples(index=False, name=None))
     if rows == reference:
         return Outcome("right", answer.sql, "")

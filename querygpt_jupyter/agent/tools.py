@@ -72,4 +72,4 @@ def run_tool(name: str, arguments: dict, catalog: "Catalog", probe: Callable[[st
             return head.to_csv(index=False)
         return f"Unknown tool {name!r}. Tools: {', '.join(t['function']['name'] for t in TOOLS)}."
     except errors.QueryGPTError as error:
-        return f"{error.code}: {error}"
+        return f"{error.label}: {error}"
