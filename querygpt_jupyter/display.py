@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import html
-import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .answer import Answer
 
-from .charts.render import VEGALITE_MIME
 TABLE_HEAD_ROWS = 10
 
 _STYLE = """<style>
@@ -116,14 +114,9 @@ def chart_bundle(answer: "Answer") -> dict | None:
     """The raw mimebundle of the answer's chart, or None."""
     if answer.chart_spec is None:
         return None
-    from .charts.render import SVG_MIME, spec_to_svg
+    from .charts.render import spec_mimebundle
 
-    bundle = {VEGALITE_MIME: answer.chart_spec, "text/plain": answer.chart_description or "Chart"}
-    try:
-        bundle[SVG_MIME] = spec_to_svg(answer.chart_spec)
-    except Exception:  # the interactive chart still shows; only the static fallback is missing
-        logging.getLogger("querygpt").warning("querygpt: could not draw the SVG fallback", exc_info=True)
-    return bundle
+    return spec_mimebundle(answer.chart_spec, answer.chart_description or "Chart")
 
 
 def answer_mimebundle(answer: "Answer") -> dict:

@@ -227,14 +227,13 @@ def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: s
 
 def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
     from ..charts.choose import choose_chart, describe_chart, prepare_data
-    from ..charts.render import build_chart, chart_spec
+    from ..charts.render import build_spec
 
     choice = choose_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows)
     if choice is None:
         return
     data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
-    chart = build_chart(choice, data)
-    answer.chart_spec = chart_spec(chart)
+    answer.chart_spec = build_spec(choice, data)
     answer.chart_note = choice.note
     answer.chart_description = describe_chart(choice, len(data))
 
