@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-QUESTIONS = ("Average horsepower by origin", "Total precipitation per month", "Top 5 cars by Horsepower")
+QUESTIONS = ("Average horsepower by origin", "Average price per date for each symbol", "Top 5 cars by Horsepower")
 
 
 def _querygpt() -> list[str]:
