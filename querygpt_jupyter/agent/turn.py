@@ -226,11 +226,13 @@ def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: s
 
 
 def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
-    from ..charts.choose import choose_chart, describe_chart, prepare_data
+    from ..charts.choose import decide_chart, describe_chart, prepare_data
     from ..charts.render import build_spec
 
-    choice = choose_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows)
+    choice, why_not = decide_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows,
+                                   sql=answer.sql, dialect=answer.dialect)
     if choice is None:
+        answer.chart_note = why_not
         return
     data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
     answer.chart_spec = build_spec(choice, data)

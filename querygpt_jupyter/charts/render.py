@@ -200,13 +200,13 @@ def _bar(choice: "ChartChoice", values: list[dict], width: int) -> dict:
         category = {"field": _field(choice.x), "type": "nominal", "title": choice.x,
                     "axis": {"labelLimit": int(width * 0.4)}}
         if choice.sort:
-            category["sort"] = "-x"
+            category["sort"] = choice.sort.replace("y", "x")
         encoding = {"y": category, "x": measure}
         size = {"width": width, "height": max(120, BAR_STEP * n)}
     else:
         category = {"field": _field(choice.x), "type": choice.x_type, "title": choice.x}
         if choice.sort:
-            category["sort"] = "-y"
+            category["sort"] = choice.sort
         axis = _x_axis(choice, values, labels, width)
         if axis:
             category["axis"] = axis
