@@ -18,7 +18,7 @@ _STYLE = """<style>
 .qg-answer summary{cursor:pointer;color:var(--jp-ui-font-color2,#555)}
 .qg-answer .qg-error{border-left:3px solid var(--jp-error-color1,#d32f2f);padding:4px 8px;background:var(--jp-error-color3,#fdecea)}
 .qg-answer table.qg-timings td{padding:0 8px 0 0}
-.qg-answer pre.qg-sql{margin:4px 0;padding:6px 8px;background:var(--jp-layout-color2,#f5f5f5);overflow-x:auto}
+.qg-answer pre.qg-sql{margin:4px 0;padding:6px 8px;background:var(--jp-layout-color2,#f5f5f5);overflow-x:auto;white-space:pre-wrap;word-break:normal;overflow-wrap:normal}
 </style>"""
 
 

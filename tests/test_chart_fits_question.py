@@ -145,4 +145,20 @@ def test_spec_draws_with_the_oldest_vega_lite_5_we_can_run(answers, question):
 
     spec = answers(question).to_dict()["chart"]
     svg = vl_convert.vegalite_to_svg(spec, vl_version="5.8", allowed_base_urls=[])
-    assert svg.startswith("<svg") and spec["title"]["text"] in svg
+    title = spec["title"]["text"]
+    assert svg.startswith("<svg") and all(line in svg for line in ([title] if isinstance(title, str) else title))
+
+
+@pytest.mark.parametrize("width", [200, 250, 320, 560])
+@pytest.mark.parametrize("question", [q for q, e in CASES if e is not None])
+def test_chart_drawn_for_a_width_fits_it_with_text_of_at_least_10_px(answers, question, width):
+    """The sidebar's case: drawn at the width it is shown at, nothing is scaled down."""
+    import re
+
+    from querygpt_jupyter.charts.render import resized, spec_to_svg
+
+    svg = spec_to_svg(resized(answers(question).to_dict()["chart"], width))
+    drawn = float(re.search(r'<svg[^>]* width="([\d.]+)"', svg).group(1))
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
+    assert drawn <= width + 1
+    assert sizes and min(sizes) >= 10

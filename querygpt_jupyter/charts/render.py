@@ -60,7 +60,7 @@ def spec_for(choice: "ChartChoice", values: list[dict], width: int = WIDTH) -> d
     body = build(choice, values, width)
     spec: dict[str, Any] = {"$schema": VEGALITE_SCHEMA}
     if choice.title:
-        spec["title"] = {"text": choice.title, "anchor": "start", "limit": width - 10}
+        spec["title"] = {"text": _title_lines(choice.title, width), "anchor": "start", "limit": width - 10}
     spec["data"] = {"values": values}
     spec.update(body)
     spec["autosize"] = {"type": "fit", "contains": "padding"}
@@ -197,8 +197,9 @@ def _bar(choice: "ChartChoice", values: list[dict], width: int) -> dict:
     elif choice.x_type == "nominal" and not _fits_level(labels, width):
         # labels that do not fit under the bars: bars across, labels down the side, cut at a share
         # of the width, and a chart as tall as its bars
-        category = {"field": _field(choice.x), "type": "nominal", "title": choice.x,
-                    "axis": {"labelLimit": int(width * 0.4)}}
+        narrow = width < _NARROW      # the chart's title names the labels: their axis title gives way
+        category = {"field": _field(choice.x), "type": "nominal", "title": None if narrow else choice.x,
+                    "axis": {"labelLimit": int(width * (0.55 if narrow else 0.4))}}
         if choice.sort:
             category["sort"] = choice.sort.replace("y", "x")
         encoding = {"y": category, "x": measure}
@@ -241,8 +242,7 @@ def _arc(choice: "ChartChoice", values: list[dict], width: int) -> dict:
         "layer": [
             {"mark": {"type": "arc", "outerRadius": radius}},
             {"mark": {"type": "text", "radius": radius + 14, "fontSize": 11},
-             "encoding": {"text": {"field": "__share", "type": "quantitative", "format": ".0%"},
-                          "color": {"value": "#666666"}}},
+             "encoding": {"text": {"field": "__share", "type": "quantitative", "format": ".0%"}}},   # in its slice's colour
         ],
         "width": width if width < _NARROW else size + 140,
         "height": size + (18 * min(len(values), 6) if width < _NARROW else 0),
@@ -308,6 +308,20 @@ def _fits_level(labels: list[str], width: int) -> bool:
         return True
     band = (width - 60) / len(labels)
     return band >= MIN_BAR and max(len(s) for s in labels) * _CHAR_WIDTH + 6 <= band
+
+
+def _title_lines(title: str, width: int) -> str | list[str]:
+    """The title, broken between words into lines that fit `width` (Vega does not wrap titles)."""
+    per_line = max(12, int((width - 10) / 7.5))        # 13 px bold: ~7.5 px a character
+    if len(title) <= per_line:
+        return title
+    lines: list[str] = []
+    for word in title.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def _labels(values: list[dict], field: str) -> list[str]:
