@@ -162,3 +162,12 @@ def test_chart_drawn_for_a_width_fits_it_with_text_of_at_least_10_px(answers, qu
     sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
     assert drawn <= width + 1
     assert sizes and min(sizes) >= 10
+
+
+@pytest.mark.parametrize("question, says", [
+    ("Show cars from Japan as a bar chart", "Not a bar chart: the result has no column of numbers the question asks about"),
+    ("How many cars are there as a pie chart", "Not a pie chart: the answer is a single row"),
+])
+def test_a_chart_asked_for_with_nothing_to_draw_says_why(answers, question, says):
+    answer = answers(question)
+    assert answer.to_dict()["chart"] is None and answer.chart_note.startswith(says)

@@ -217,7 +217,7 @@ def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOpt
 
 def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: str | None) -> None:
     answer = turn.answer
-    if options.chart and answer.df is not None and len(answer.df) and chart_hint != "none":
+    if options.chart and answer.df is not None and len(answer.df):   # hint "none": only a why-not note
         if options.defer_chart:
             answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
             return

@@ -120,18 +120,19 @@ def decide_chart(question: str, df: "pd.DataFrame", hint: str | None = None, max
     shape when the data allows it. `sql`, when given, limits the measure to what the question
     names or the SQL selects by name: columns that only came with `SELECT *` are not drawn
     unless the question names them."""
-    if df is None or len(df) < 2 or len(df.columns) == 0:
-        return None, None
     question = (question or "").lower()
-    asked = normalize_hint(hint) or _hint_from_question(question)
-    if asked == "none":
-        return None, None
+    asked = normalize_hint(hint)
+    if asked is None or asked == "none":   # the question's own words outrank "no chart" from a planner
+        asked = _hint_from_question(question) or asked
+    if df is None or len(df) < 2 or len(df.columns) == 0 or asked == "none":
+        few = df is not None and len(df) == 1 and asked not in (None, "none")
+        return None, (f"Not {_KIND_NAMES[asked]}: the answer is a single row; no chart." if few else None)
     df = _normalized(df)
     roles = _Roles.of(df, question)
     roles = _only_wanted_measures(roles, df, question, sql, dialect)
     if not roles.measures:
-        why = "the result has no column of numbers the question asks about" if asked else None
-        return None, (f"No {_KIND_NAMES[asked]}: {why}." if why else None)
+        return None, (f"Not {_KIND_NAMES[asked]}: the result has no column of numbers the question asks about; "
+                      "no chart." if asked else None)
     choice, why_not = (_shape_for_hint(asked, roles, df, question, top_n) if asked else (None, None))
     if choice is None:
         choice = _shape_for_data(roles, df, question)
