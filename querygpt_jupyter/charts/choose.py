@@ -78,7 +78,7 @@ class ChartChoice:
     y_type: str = "quantitative"
     sort: str | None = None   # "-y": bars sorted by the measure, largest first; "y": smallest first
     title: str = ""
-    note: str | None = None   # one sentence when the drawn data was reduced
+    note: str | None = None   # said with the chart: why not the kind asked for; how the drawn data was reduced
     aggregate: str | None = None
 
     def __post_init__(self) -> None:
