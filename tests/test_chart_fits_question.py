@@ -18,8 +18,8 @@ CASES = [
     ("5 lowest cars by weight", ("bar", "Name", "Weight_in_lbs")),
     ("top 10 cars by miles per gallon", ("bar", "Name", "Miles_per_Gallon")),
     ("Top 3 origins by average horsepower", ("bar", "Origin", "avg_Horsepower")),
-    # ranked rows without a distinct label per row: no chart
-    ("Top 40 cars by horsepower", None),
+    # ranked rows whose names repeat: still one bar per row (repeats numbered), never summed
+    ("Top 40 cars by horsepower", ("bar", "Name", "Horsepower")),
     # rows listed with SELECT *: no measure the question names, no chart
     ("Show cars from Japan", None),
     ("How many cars are there?", None),
@@ -171,3 +171,35 @@ def test_chart_drawn_for_a_width_fits_it_with_text_of_at_least_10_px(answers, qu
 def test_a_chart_asked_for_with_nothing_to_draw_says_why(answers, question, says):
     answer = answers(question)
     assert answer.to_dict()["chart"] is None and answer.chart_note.startswith(says)
+
+
+def test_ranked_rows_with_repeated_names_keep_one_bar_each(answers):
+    answer = answers("Top 40 cars by horsepower")
+    values = answer.to_dict()["chart"]["data"]["values"]
+    names = [row["Name"] for row in values]
+    assert len(values) == 20 and len(set(names)) == 20          # repeats told apart, none summed
+    assert [row["Horsepower"] for row in values] == list(answer.df["Horsepower"].head(20))
+    assert answer.chart_note == "Showing the top 20 of 40 categories."
+    assert answer.df["Name"].duplicated().any()                 # names repeat: the case this is about
+
+
+def test_ranked_list_without_a_label_draws_no_chart():
+    import pandas as pd
+
+    from querygpt_jupyter.charts.choose import choose_chart
+
+    rows = pd.DataFrame({"Origin": ["USA", "USA", "Japan"], "Horsepower": [230.0, 225.0, 200.0],
+                         "Weight": [4000, 3900, 3000]})
+    assert choose_chart("top 3 cars by horsepower", rows, sql='SELECT * FROM cars ORDER BY "Horsepower" DESC LIMIT 3') is None
+
+
+def test_repeated_labels_of_ranked_rows_are_numbered_not_summed():
+    import pandas as pd
+
+    from querygpt_jupyter.charts.choose import choose_chart, prepare_data
+
+    rows = pd.DataFrame({"Name": ["ford pinto", "amc gremlin", "ford pinto"], "Horsepower": [90.0, 88.0, 86.0]})
+    choice = choose_chart("top 3 cars by horsepower", rows)
+    data = prepare_data(choice, rows)
+    assert list(data["Name"]) == ["ford pinto", "amc gremlin", "ford pinto (2)"]
+    assert list(data["Horsepower"]) == [90.0, 88.0, 86.0]

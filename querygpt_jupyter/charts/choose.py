@@ -80,6 +80,7 @@ class ChartChoice:
     title: str = ""
     note: str | None = None   # said with the chart: why not the kind asked for; how the drawn data was reduced
     aggregate: str | None = None
+    ranked: bool = False      # one bar per row of a ranked list: repeated labels are told apart, not summed
 
     def __post_init__(self) -> None:
         if self.mark not in MARKS:
@@ -404,19 +405,18 @@ def _ranked(roles: _Roles, df: "pd.DataFrame", question: str, y: _Column) -> Cha
         return None
     values = df[y.name].dropna()
     order = "y" if values.is_monotonic_increasing and not values.is_monotonic_decreasing else "-y"
-    return ChartChoice("bar", label.name, y.name, x_type="nominal", sort=order, title=f"{y.name} by {label.name}")
+    return ChartChoice("bar", label.name, y.name, x_type="nominal", sort=order, title=f"{y.name} by {label.name}",
+                       ranked=True)
 
 
 def _label_column(roles: _Roles, df: "pd.DataFrame", question: str) -> _Column | None:
-    """A text column with a distinct value per row: the one named like a name, else the one the
-    question names, else the first."""
-    unique = [c for c in roles.categories if c.vl_type == "nominal" and c.nunique == len(df[c.name].dropna())
-              and c.nunique == len(df)]
-    if not unique:
-        return None
-    named_like = [c for c in unique if any(t in _LABEL_WORDS for t in _name_tokens(c.name))]
+    """The text column that labels the rows: one named like a name (repeats are told apart when
+    drawn), else one with a distinct value per row — the question's, else the first."""
+    text = [c for c in roles.categories if c.vl_type == "nominal" and df[c.name].notna().all()]
+    named_like = [c for c in text if any(t in _LABEL_WORDS for t in _name_tokens(c.name)) and c.nunique > len(df) // 2]
+    unique = [c for c in text if c.nunique == len(df)]
     mentioned = [c for c in unique if _mentioned(c.name, question) is not None]
-    return (named_like or mentioned or unique)[0]
+    return next(iter(named_like or mentioned or unique), None)
 
 
 def _additive(y: str, aggregate: str | None, question: str) -> bool:
@@ -597,6 +597,8 @@ def _reduce(choice: ChartChoice, df: "pd.DataFrame", max_rows: int, top_n: int) 
     data = data.dropna(subset=required)
 
     keys = [k for k in ([choice.color] if choice.mark == "arc" else [choice.x, choice.color]) if k and k != y]
+    if choice.ranked and data.duplicated(keys).any():
+        data[choice.x] = _told_apart(data[choice.x])
     if choice.mark != "point" and keys and data.duplicated(keys).any():
         how = choice.aggregate or "sum"
         rows = len(data)
@@ -621,6 +623,12 @@ def _reduce(choice: ChartChoice, df: "pd.DataFrame", max_rows: int, top_n: int) 
     data = _ordered(data, choice).reset_index(drop=True)
     note = "; ".join(notes)
     return data, (note[:1].upper() + note[1:] + ".") if note else None
+
+
+def _told_apart(labels: "pd.Series") -> "pd.Series":
+    """Repeated labels numbered in order of appearance: 'ford pinto', 'ford pinto (2)'."""
+    seen = labels.groupby(labels, sort=False).cumcount()
+    return labels.where(seen == 0, labels + " (" + (seen + 1).astype(str) + ")")
 
 
 def _coerce_axis(series: "pd.Series", vl_type: str) -> "pd.Series":
