@@ -203,3 +203,8 @@ def test_repeated_labels_of_ranked_rows_are_numbered_not_summed():
     data = prepare_data(choice, rows)
     assert list(data["Name"]) == ["ford pinto", "amc gremlin", "ford pinto (2)"]
     assert list(data["Horsepower"]) == [90.0, 88.0, 86.0]
+
+
+def test_sql_without_a_question_may_chart_any_column(demo_path):
+    answer = querygpt_jupyter.run_sql("SELECT * FROM stocks", db=demo_path)
+    assert encoded(answer.to_dict()["chart"]) == ("line", "date", "price")

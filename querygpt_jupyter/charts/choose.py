@@ -434,8 +434,8 @@ _INTENSIVE_NAMES = re.compile(r"(^|_|\b)(price|prices|rate|rates|ratio|pct|perce
 def _only_wanted_measures(roles: _Roles, df: "pd.DataFrame", question: str, sql: str | None,
                           dialect: str | None) -> _Roles:
     """Drop measures that only came with `SELECT *` and that the question does not name: a chart of
-    them would answer a question nobody asked."""
-    if not sql:
+    them would answer a question nobody asked. SQL run without a question keeps them all."""
+    if not sql or not question.strip():
         return roles
     selected = _selected_by_name(sql, dialect)
     if selected is None:   # no star, or SQL we cannot read: every column was chosen
