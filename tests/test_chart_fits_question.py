@@ -44,7 +44,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory):
+def answers():
     cache: dict[str, object] = {}
 
     def answer(question: str):
