@@ -68,7 +68,8 @@ class Answer:
             return None
         import altair as alt
 
-        return alt.Chart.from_dict(self.chart_spec, validate=False)
+        kind = alt.LayerChart if "layer" in self.chart_spec else alt.Chart
+        return kind.from_dict(self.chart_spec, validate=False)
 
     def to_dict(self) -> dict:
         columns: list[str] = [] if self.df is None else [str(c) for c in self.df.columns]

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=float, help="Seconds before the query is cancelled (default 60).")
         p.add_argument("--max-memory-mb", type=int, help="Memory the engine may use for the query (default 2048).")
         p.add_argument("--no-chart", action="store_true", help="Do not choose a chart.")
+        p.add_argument("--chart", metavar="PATH", type=_chart_path,
+                       help="Also save the chart to PATH (.svg, .png or .html); without it no image is drawn.")
         p.add_argument("--allow-path", action="append", default=None,
                        help="Directory queries may read files from (repeatable; default: the working directory).")
 
@@ -56,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--search", metavar="TEXT", help="Only turns whose question or SQL match TEXT.")
     history.add_argument("--limit", type=int, default=20, help="How many turns (default 20).")
     return parser
+
+
+def _chart_path(text: str) -> str:
+    if not text.lower().endswith(_CHART_SUFFIXES):
+        raise argparse.ArgumentTypeError(f"{text!r}: the file name must end in {', '.join(_CHART_SUFFIXES)}")
+    return text
+
+
+_CHART_SUFFIXES = (".svg", ".png", ".html")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,14 +99,14 @@ def _ask(args) -> int:
 
     answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, key_env=args.key_env,
                  tools=args.tools, on_event=_stderr_progress(args), record_as="cli", **_run_options(args))
-    return _print_answer(answer, args.json)
+    return _print_answer(answer, args.json, args.chart)
 
 
 def _sql(args) -> int:
     from .api import run_sql
 
     answer = run_sql(args.sql, db=args.db, record_as="cli", **_run_options(args))
-    return _print_answer(answer, args.json)
+    return _print_answer(answer, args.json, args.chart)
 
 
 def _schema(args) -> int:
@@ -150,7 +161,9 @@ def _stderr_progress(args):
     return show
 
 
-def _print_answer(answer, as_json: bool) -> int:
+def _print_answer(answer, as_json: bool, chart_path: str | None = None) -> int:
+    if chart_path and answer.error is None:
+        _save_chart(answer, chart_path)
     if as_json:
         print(json.dumps(answer.to_dict(), default=str))
     elif answer.error is not None:
@@ -162,6 +175,16 @@ def _print_answer(answer, as_json: bool) -> int:
         if answer.chart_description:
             print(f"[{answer.chart_description}{'; ' + answer.chart_note if answer.chart_note else ''}]")
     return 0 if answer.error is None else answer.error.exit_status
+
+
+def _save_chart(answer, path: str) -> None:
+    """Only here is an image drawn: the printed answer describes its chart from the spec."""
+    if answer.chart_spec is None:
+        print(f"No chart suits this result; {path} was not written.", file=sys.stderr)
+        return
+    from .charts.render import save_chart
+
+    print(f"Saved the chart to {save_chart(answer.chart_spec, path)}", file=sys.stderr)
 
 
 def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | None = None) -> None:

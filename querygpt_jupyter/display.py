@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import html
-import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .answer import Answer
 
-from .charts.render import VEGALITE_MIME
 TABLE_HEAD_ROWS = 10
 
 _STYLE = """<style>
@@ -20,7 +18,7 @@ _STYLE = """<style>
 .qg-answer summary{cursor:pointer;color:var(--jp-ui-font-color2,#555)}
 .qg-answer .qg-error{border-left:3px solid var(--jp-error-color1,#d32f2f);padding:4px 8px;background:var(--jp-error-color3,#fdecea)}
 .qg-answer table.qg-timings td{padding:0 8px 0 0}
-.qg-answer pre.qg-sql{margin:4px 0;padding:6px 8px;background:var(--jp-layout-color2,#f5f5f5);overflow-x:auto}
+.qg-answer pre.qg-sql{margin:4px 0;padding:6px 8px;background:var(--jp-layout-color2,#f5f5f5);overflow-x:auto;white-space:pre-wrap;word-break:normal;overflow-wrap:normal}
 </style>"""
 
 
@@ -134,14 +132,9 @@ def chart_bundle(answer: "Answer") -> dict | None:
     """The raw mimebundle of the answer's chart, or None."""
     if answer.chart_spec is None:
         return None
-    from .charts.render import SVG_MIME, spec_to_svg
+    from .charts.render import spec_mimebundle
 
-    bundle = {VEGALITE_MIME: answer.chart_spec, "text/plain": answer.chart_description or "Chart"}
-    try:
-        bundle[SVG_MIME] = spec_to_svg(answer.chart_spec)
-    except Exception:  # the interactive chart still shows; only the static fallback is missing
-        logging.getLogger("querygpt").warning("querygpt: could not draw the SVG fallback", exc_info=True)
-    return bundle
+    return spec_mimebundle(answer.chart_spec, answer.chart_description or "Chart")
 
 
 def answer_mimebundle(answer: "Answer") -> dict:

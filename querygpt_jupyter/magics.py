@@ -274,8 +274,12 @@ def _replayed(question: str, match, adapter, options, listener):
     from .agent.turn import sql_turn
 
     record = match.record
-    mark = (record.chart or {}).get("mark")
-    hint = (mark.get("type") if isinstance(mark, dict) else mark) if record.chart else "none"
+    from .charts.render import chart_mark
+
+    try:  # a record read from a notebook may be malformed: then no hint, never a TypeError
+        hint = chart_mark(record.chart) if record.chart else "none"
+    except (AttributeError, TypeError):
+        hint = None
     hint = hint if isinstance(hint, str) else None
     answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
     answer.model = record.model
@@ -343,7 +347,6 @@ def _warm_up() -> None:
         from .charts.render import warm_up
 
         warm_up()
-        import altair  # noqa: F401
 
         from .config import OFFLINE_MODEL
         from .session import current_session

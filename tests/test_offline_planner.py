@@ -157,12 +157,14 @@ def test_explanation_says_what_the_query_computes(world):
 
 
 @pytest.mark.parametrize("question, hint", [
-    ("Average horsepower by origin", "bar"),
-    ("Total net generation per year in iowa electricity", "line"),
+    ("Average horsepower by origin", None),                        # the chart chooser reads the rows
+    ("Total net generation per year in iowa electricity", None),
+    ("Average price per date for each symbol", None),              # never a "bar" that stacks series
     ("How many cars are there?", "none"),
     ("Average price by symbol as a line chart", "line"),
+    ("Average horsepower by origin as a bar chart", "bar"),
 ])
-def test_chart_hint_follows_the_shape_of_the_answer(world, question, hint):
+def test_chart_hint_is_none_for_a_value_or_what_the_question_asks(world, question, hint):
     assert planner.plan(question, world.catalog, world.probe).chart_hint == hint
 
 
@@ -218,3 +220,25 @@ def test_result_comparison_ignores_row_order_and_names_but_not_values():
     assert not same_result(got, pd.DataFrame({"o": ["USA", "Japan"], "a": [1.0, 2.5]}))
     assert same_result(got, pd.DataFrame({"a": [2.0, 1.0]}), subset_cols=True)
     assert not same_result(got, pd.DataFrame({"a": [2.0, 1.0]}))
+
+
+@pytest.mark.parametrize("question, group", [
+    ("Share of cars by origin", "Origin"),
+    ("Percentage of cars by origin", "Origin"),
+    ("proportion of cars per cylinders", "Cylinders"),
+])
+def test_share_per_group_is_a_count_per_group(world, question, group):
+    plan = planner.plan(question, world.catalog, world.probe)
+    assert plan.sql == (f'SELECT "{group}", COUNT(*) AS "count" FROM "cars" GROUP BY "{group}" '
+                        f'ORDER BY "{group}" ASC')
+
+
+@pytest.mark.parametrize("question", [
+    "Share of cars",                          # a share of what?
+    "What share of cars are from Japan",      # a part over the whole: not a count
+    "share of cars from Japan by year",
+    "Share of cars by origin and cylinders",
+])
+def test_share_of_a_part_is_refused_not_counted(world, question):
+    with pytest.raises(AgentFailure, match="share"):
+        planner.plan(question, world.catalog, world.probe)

@@ -78,6 +78,9 @@ chart plot graph draw visualize visualise bar line pie
 """.split())
 _STOPWORDS = _FUNCTION_WORDS | _FILLER_WORDS
 
+# "share of cars by origin" reads as counts per group (the pie shows the shares); nothing else.
+_SHARE_NOUNS = frozenset({"share", "proportion", "percentage"})
+
 # "as a bar chart": the chart the question asks for, when it names one.
 _CHART_WORDS = {"bar": "bar", "line": "line"}
 _CHART_NOUNS = frozenset({"chart", "plot", "graph"})
@@ -108,6 +111,9 @@ _KEYWORDS: dict[tuple[str, ...], tuple[str, str | None]] = {
     ("total", "number", "of"): ("count", None),
     ("total", "count", "of"): ("count", None),
     ("total", "count"): ("count", None),
+    # "share of cars by origin": the parts are counts per group; the chart shows them as shares
+    ("share", "of"): ("count", None), ("proportion", "of"): ("count", None),
+    ("percentage", "of"): ("count", None),
     ("count", "of"): ("count", None),
     ("count",): ("count", None),
     ("counts",): ("count", None),
@@ -1550,7 +1556,7 @@ def _build(q: _Query, dialect: str) -> Plan:
                 select = select.limit(q.limit)
             else:
                 select = select.order_by(*[_ordered(_col(g), False) for g in q.groups])
-            chart = "line" if len(q.groups) == 1 and q.groups[0].is_temporal else "bar"
+            chart = None   # the chart chooser decides from the rows (a line per series over time, …)
         else:
             chart = "none"
     elif q.row_level:
@@ -1749,6 +1755,9 @@ def _refers_to(table: Table, column: Column, other: Table, name: Column) -> bool
 
 def _finish(query: _Query, tokens: list[_Token], catalog: Catalog) -> Plan:
     """Stage 7, and the chart the question asks for."""
+    if any(t.text in _SHARE_NOUNS for t in tokens) and (len(query.groups) != 1 or query.filters):
+        raise _refuse("The offline planner answers a share only as counts per group of all rows "
+                      "('share of cars by origin'); a share of a part needs a model.")
     plan = _build(query, catalog.dialect)
     asked = _asked_chart(tokens)
     return Plan(plan.sql, plan.explanation, asked) if asked and plan.chart_hint != "none" else plan

@@ -27,6 +27,7 @@ def _finding(df: "pd.DataFrame", truncated: bool) -> str:
     if rows == 1:
         pairs = ", ".join(f"{c} = {_fmt(df.iat[0, i])}" for i, c in enumerate(df.columns[:4]))
         return f"Result: {pairs}."
+    df = _dates_at_their_grain(df)
     numeric = [c for c in df.columns if _is_number_column(df[c])]
     labels = [c for c in df.columns if c not in numeric]
     if cols == 2 and len(labels) == 1 and len(numeric) == 1 and not truncated:
@@ -37,6 +38,35 @@ def _finding(df: "pd.DataFrame", truncated: bool) -> str:
             return (f"Highest: {_fmt(top[label])} ({_fmt(top[measure])}); lowest: {_fmt(bottom[label])} "
                     f"({_fmt(bottom[measure])}) across {len(ordered)} {label} values.")
     return f"{rows:,}{'+' if truncated else ''} rows."
+
+
+def _dates_at_their_grain(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Date columns as text at the coarsest grain that tells their values apart: years stored as
+    dates read "1982", not "1982-01-01 00:00:00"."""
+    import datetime
+
+    import pandas as pd
+
+    dates = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])
+             or (df[c].dtype == object and len(df[c].dropna())
+                 and all(isinstance(v, datetime.date) for v in df[c].dropna().head(200)))]
+    if not dates:
+        return df
+    df = df.copy()
+    for c in dates:
+        values = pd.to_datetime(df[c], errors="coerce")
+        known = values.dropna()
+        midnight = bool((known == known.dt.normalize()).all())
+        if midnight and bool(((known.dt.month == 1) & (known.dt.day == 1)).all()):
+            fmt = "%Y"
+        elif midnight and bool((known.dt.day == 1).all()):
+            fmt = "%Y-%m"
+        elif midnight:
+            fmt = "%Y-%m-%d"
+        else:
+            fmt = "%Y-%m-%d %H:%M"
+        df[c] = values.dt.strftime(fmt).astype(object).where(values.notna(), None)
+    return df
 
 
 def _is_number_column(series: "pd.Series") -> bool:

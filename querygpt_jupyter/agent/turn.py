@@ -233,7 +233,7 @@ def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOpt
 
 def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: str | None) -> None:
     answer = turn.answer
-    if options.chart and answer.df is not None and len(answer.df) and chart_hint != "none":
+    if options.chart and answer.df is not None and len(answer.df):   # hint "none": only a why-not note
         if options.defer_chart:
             answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
             return
@@ -242,15 +242,16 @@ def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: s
 
 
 def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
-    from ..charts.choose import choose_chart, describe_chart, prepare_data
-    from ..charts.render import build_chart, chart_spec
+    from ..charts.choose import decide_chart, describe_chart, prepare_data
+    from ..charts.render import build_spec
 
-    choice = choose_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows)
+    choice, why_not = decide_chart(question, answer.df, hint=hint, max_rows=options.max_chart_rows,
+                                   sql=answer.sql, dialect=answer.dialect)
     if choice is None:
+        answer.chart_note = why_not
         return
     data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
-    chart = build_chart(choice, data)
-    answer.chart_spec = chart_spec(chart)
+    answer.chart_spec = build_spec(choice, data)
     answer.chart_note = choice.note
     answer.chart_description = describe_chart(choice, len(data))
 

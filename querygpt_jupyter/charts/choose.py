@@ -44,6 +44,13 @@ _QUESTION_HINTS = (
 _SHARE_WORDS = re.compile(r"\b(share|shares|percent|percentage|percentages|proportion|proportions|"
                           r"breakdown|composition|fraction|pie|donut)\b|%")
 _RELATION_WORDS = re.compile(r"\b(vs\.?|versus|against|correlat\w*|relationship|relation|scatter\w*)\b")
+# A ranked list ("top 5 cars by horsepower", "the 3 lowest …"): sorted bars per label.
+_RANK_WORDS = re.compile(r"\b(top|bottom|highest|lowest|largest|smallest|biggest|greatest|most|least|fewest|"
+                         r"best|worst|cheapest|priciest)\b")
+_MEAN_NAMES = re.compile(r"(^|_|\b)(avg|average|mean)(_|\b|$)", re.I)
+# Name-like columns label a ranked row ("Name", "title", "product_name", "city").
+_LABEL_WORDS = {"name", "title", "label", "model", "product", "city", "country", "state", "company", "player",
+                "team", "artist", "album", "track", "song", "movie", "film", "book", "customer", "employee"}
 _SUM_WORDS = re.compile(r"\b(total|totals|sum|sums|overall|how many|number of|count|counts)\b")
 _SUM_NAMES = re.compile(r"(^|_|\b)(count|cnt|total|sum|num|n|qty|quantity|amount)(_|\b|$)", re.I)
 # Numeric columns named like these hold a point in time (year 1970, month 1..12), not a measure.
@@ -69,10 +76,11 @@ class ChartChoice:
     color: str | None = None
     x_type: str = "nominal"   # quantitative | temporal | nominal | ordinal
     y_type: str = "quantitative"
-    sort: str | None = None   # "-y": bars sorted by the measure, largest first
+    sort: str | None = None   # "-y": bars sorted by the measure, largest first; "y": smallest first
     title: str = ""
-    note: str | None = None   # one sentence when the drawn data was reduced
+    note: str | None = None   # said with the chart: why not the kind asked for; how the drawn data was reduced
     aggregate: str | None = None
+    ranked: bool = False      # one bar per row of a ranked list: repeated labels are told apart, not summed
 
     def __post_init__(self) -> None:
         if self.mark not in MARKS:
@@ -99,25 +107,50 @@ def normalize_hint(hint: str | None) -> str | None:
 
 
 def choose_chart(question: str, df: "pd.DataFrame", hint: str | None = None, max_rows: int = 5000,
-                 top_n: int = TOP_N) -> ChartChoice | None:
+                 top_n: int = TOP_N, sql: str | None = None, dialect: str | None = None) -> ChartChoice | None:
     """The chart that suits `df` as an answer to `question`, or None when a chart would not help
-    (a single value or row, no numeric column, or ``hint="none"``). `hint` overrides the shape
-    when the data allows it; otherwise it is ignored."""
-    if df is None or len(df) < 2 or len(df.columns) == 0:
-        return None
+    (a single value or row, no numeric column, or ``hint="none"``). See `decide_chart`."""
+    return decide_chart(question, df, hint, max_rows, top_n, sql, dialect)[0]
+
+
+def decide_chart(question: str, df: "pd.DataFrame", hint: str | None = None, max_rows: int = 5000,
+                 top_n: int = TOP_N, sql: str | None = None,
+                 dialect: str | None = None) -> tuple[ChartChoice | None, str | None]:
+    """(the chart, or None; a sentence for the answer when a chart the question asked for could
+    not be drawn as asked). `hint` — or chart words in the question ("as a pie") — picks the
+    shape when the data allows it. `sql`, when given, limits the measure to what the question
+    names or the SQL selects by name: columns that only came with `SELECT *` are not drawn
+    unless the question names them."""
     question = (question or "").lower()
-    hint = normalize_hint(hint) or _hint_from_question(question)
-    if hint == "none":
-        return None
+    asked = normalize_hint(hint)
+    if asked is None or asked == "none":   # the question's own words outrank "no chart" from a planner
+        asked = _hint_from_question(question) or asked
+    if df is None or len(df) < 2 or len(df.columns) == 0 or asked == "none":
+        few = df is not None and len(df) == 1 and asked not in (None, "none")
+        return None, (f"Not {_KIND_NAMES[asked]}: the answer is a single row; no chart." if few else None)
     df = _normalized(df)
     roles = _Roles.of(df, question)
+    roles = _only_wanted_measures(roles, df, question, sql, dialect)
     if not roles.measures:
-        return None
-    choice = (_shape_for_hint(hint, roles, df, question, top_n) if hint else None) or _shape_for_data(roles, df, question)
+        return None, (f"Not {_KIND_NAMES[asked]}: the result has no column of numbers the question asks about; "
+                      "no chart." if asked else None)
+    choice, why_not = (_shape_for_hint(asked, roles, df, question, top_n) if asked else (None, None))
     if choice is None:
-        return None
-    _, note = _reduce(choice, df, max_rows, top_n)
-    return dataclasses.replace(choice, note=note)
+        choice = _shape_for_data(roles, df, question)
+        if asked and why_not is None:
+            why_not = f"the result has no {'time or category' if asked in ('line', 'bar') else 'category'} column for one"
+    note = None
+    if asked and why_not:
+        drawn = f"drew {_KIND_NAMES[choice.mark]} instead" if choice is not None else "no chart"
+        note = f"Not {_KIND_NAMES[asked]}: {why_not}; {drawn}."
+    if choice is None:
+        return None, note
+    _, reduced = _reduce(choice, df, max_rows, top_n)
+    notes = " ".join(n for n in (note, reduced) if n) or None
+    return dataclasses.replace(choice, note=notes), None
+
+
+_KIND_NAMES = {"line": "a line chart", "bar": "a bar chart", "arc": "a pie chart", "point": "a scatter plot"}
 
 
 def prepare_data(choice: ChartChoice, df: "pd.DataFrame", max_rows: int = 5000, top_n: int = TOP_N) -> "pd.DataFrame":
@@ -224,7 +257,8 @@ def _promote_integer_key(columns: list[_Column], df: "pd.DataFrame", question: s
         values = df[col.name].dropna()
         if not _is_integral(values):
             continue
-        named = _mentioned_after_by(col.name, question)
+        # "top 5 cars by horsepower": in a ranking, "by" names the measure, not a grouping
+        named = _mentioned_after_by(col.name, question) and not _RANK_WORDS.search(question)
         dense = (col.nunique == len(values) and col.nunique <= MAX_DENSE_KEY
                  and float(values.max()) - float(values.min()) + 1 <= 2 * col.nunique)
         if named or (dense and col is measures[0]):
@@ -293,17 +327,21 @@ def _hint_from_question(question: str) -> str | None:
 # --- shapes ------------------------------------------------------------------------------------
 
 def _shape_for_data(roles: _Roles, df: "pd.DataFrame", question: str) -> ChartChoice | None:
-    """The rules: time → line; category + measure → bar (or pie for share questions); two
-    measures → scatter; otherwise no chart."""
+    """The rules: a ranked list → sorted bars per label; time → a line (one per series);
+    category + measure → bar (or pie for share questions); two measures → scatter; else none."""
     if roles.relation and len(roles.measures) >= 2:
         return _point(roles, df, question)
     y = _pick_measure(roles.measures, question)
+    if _RANK_WORDS.search(question):
+        ranked = _ranked(roles, df, question, y)
+        if ranked is not None or roles.categories:   # ranked rows with no label: no chart
+            return ranked
     if roles.times:
         return _line(roles.times[0], y, roles, df, question)
     if roles.categories:
         category = _pick_category(roles.categories, question)
         if _SHARE_WORDS.search(question):
-            pie = _arc(category, y, df, question)
+            pie, _ = _arc(category, y, df, question)
             if pie is not None:
                 return pie
         return _bar(category, y, roles, df, question)
@@ -312,30 +350,121 @@ def _shape_for_data(roles: _Roles, df: "pd.DataFrame", question: str) -> ChartCh
     return None
 
 
-def _shape_for_hint(hint: str, roles: _Roles, df: "pd.DataFrame", question: str, top_n: int) -> ChartChoice | None:
-    """The hinted shape if the data has what it needs, else None (the data decides)."""
+def _shape_for_hint(hint: str, roles: _Roles, df: "pd.DataFrame", question: str,
+                    top_n: int) -> tuple[ChartChoice | None, str | None]:
+    """(the hinted shape, None) if the data has what it needs, else (None, why not) and the data
+    decides."""
     y = _pick_measure(roles.measures, question)
     others = [m for m in roles.measures if m is not y]
     if hint == "line":
         axes = [*roles.times, *([_pick_category(roles.categories, question)] if roles.categories else []), *others]
-        return _line(axes[0], y, roles, df, question) if axes else None
+        return (_line(axes[0], y, roles, df, question), None) if axes else (None, None)
     if hint == "bar":   # same axis the data would get: time first, then a category
         if roles.times:
-            return _bar(roles.times[0], y, roles, df, question)
+            x = roles.times[0]
+            if x.nunique > _MAX_TIME_BARS:
+                return None, f"{x.nunique:,} {x.name} values are too many bars to read"
+            bar = _bar(x, y, roles, df, question)
+            if bar.color and not _additive(y.name, bar.aggregate, question):
+                return None, (f"bars stacked per {bar.color} would add up its {y.name} values, "
+                              "which are not parts of a total")
+            return bar, None
         if roles.categories:
-            return _bar(_pick_category(roles.categories, question), y, roles, df, question)
+            if _RANK_WORDS.search(question) and (ranked := _ranked(roles, df, question, y)) is not None:
+                return ranked, None
+            return _bar(_pick_category(roles.categories, question), y, roles, df, question), None
         dense = [m for m in others if m.nunique <= top_n]
-        return _bar(dataclasses.replace(dense[0], kind="category", vl_type="ordinal"), y, roles, df, question) if dense else None
+        if dense:
+            return _bar(dataclasses.replace(dense[0], kind="category", vl_type="ordinal"), y, roles, df, question), None
+        return None, None
     if hint == "arc":
         first = [_pick_category(roles.categories, question)] if roles.categories else []
-        candidates = [*first, *roles.categories, *roles.times]
-        return next((pie for c in candidates if (pie := _arc(c, y, df, question)) is not None), None)
+        reasons = []
+        for c in dict.fromkeys([*first, *roles.categories, *roles.times]):
+            pie, why = _arc(c, y, df, question)
+            if pie is not None:
+                return pie, None
+            reasons.append(why)
+        return None, (reasons[0] if reasons else None)
     if hint == "point":
         if len(roles.measures) >= 2:
-            return _point(roles, df, question)
+            return _point(roles, df, question), None
         x = roles.times[0] if roles.times else (_pick_category(roles.categories, question) if roles.categories else None)
-        return None if x is None else ChartChoice("point", x.name, y.name, x_type=x.vl_type, title=f"{y.name} by {x.name}")
-    return None
+        return (None, None) if x is None else (ChartChoice("point", x.name, y.name, x_type=x.vl_type, title=f"{y.name} by {x.name}"), None)
+    return None, None
+
+
+_MAX_TIME_BARS = 40   # more dates than this are a line, whatever was asked
+
+
+def _ranked(roles: _Roles, df: "pd.DataFrame", question: str, y: _Column) -> ChartChoice | None:
+    """A ranked list drawn as bars of the ranked measure per label (the name-like column), in the
+    order of the ranking; None when no column labels the rows one by one."""
+    label = _label_column(roles, df, question)
+    if label is None:
+        return None
+    values = df[y.name].dropna()
+    order = "y" if values.is_monotonic_increasing and not values.is_monotonic_decreasing else "-y"
+    return ChartChoice("bar", label.name, y.name, x_type="nominal", sort=order, title=f"{y.name} by {label.name}",
+                       ranked=True)
+
+
+def _label_column(roles: _Roles, df: "pd.DataFrame", question: str) -> _Column | None:
+    """The text column that labels the rows: one named like a name (repeats are told apart when
+    drawn), else one with a distinct value per row — the question's, else the first."""
+    text = [c for c in roles.categories if c.vl_type == "nominal" and df[c.name].notna().all()]
+    named_like = [c for c in text if any(t in _LABEL_WORDS for t in _name_tokens(c.name)) and c.nunique > len(df) // 2]
+    unique = [c for c in text if c.nunique == len(df)]
+    mentioned = [c for c in unique if _mentioned(c.name, question) is not None]
+    return next(iter(named_like or mentioned or unique), None)
+
+
+def _additive(y: str, aggregate: str | None, question: str) -> bool:
+    """Can values of `y` from different groups be added (counts, totals, generation) — or are they
+    averages, prices, rates, temperatures, which a stacked bar would sum into nonsense?"""
+    if aggregate == "mean" or _MEAN_NAMES.search(y) or _INTENSIVE_NAMES.search(y):
+        return False
+    return not (_MEAN_NAMES.search(question) and not _SUM_NAMES.search(y))
+
+
+_INTENSIVE_NAMES = re.compile(r"(^|_|\b)(price|prices|rate|rates|ratio|pct|percent|percentage|share|temp|"
+                              r"temperature|speed|density|score|rating|age)(_|\b|$)", re.I)
+
+
+def _only_wanted_measures(roles: _Roles, df: "pd.DataFrame", question: str, sql: str | None,
+                          dialect: str | None) -> _Roles:
+    """Drop measures that only came with `SELECT *` and that the question does not name: a chart of
+    them would answer a question nobody asked. SQL run without a question keeps them all."""
+    if not sql or not question.strip():
+        return roles
+    selected = _selected_by_name(sql, dialect)
+    if selected is None:   # no star, or SQL we cannot read: every column was chosen
+        return roles
+    wanted = tuple(m for m in roles.measures if m.name in selected or _mentioned(m.name, question) is not None)
+    return dataclasses.replace(roles, measures=wanted)
+
+
+def _selected_by_name(sql: str, dialect: str | None) -> frozenset[str] | None:
+    """Output names the outer SELECT lists besides a `*`, and the columns it is ordered by; None
+    when it has no `*` (or is not a plain query)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect or None)
+    except sqlglot.errors.ParseError:
+        return None
+    if not isinstance(tree, exp.Query):
+        return None
+    projections = tree.selects
+    star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+               for e in projections)
+    if not star:
+        return None
+    named = {e.alias_or_name for e in projections if not isinstance(e, exp.Star) and e.alias_or_name}
+    order = tree.args.get("order")
+    ranked_by = {c.name for o in (order.expressions if order else []) for c in o.find_all(exp.Column)}
+    return frozenset(named | ranked_by)   # the column a listing is ranked by is chosen too
 
 
 def _line(x: _Column, y: _Column, roles: _Roles, df: "pd.DataFrame", question: str) -> ChartChoice:
@@ -354,16 +483,21 @@ def _bar(x: _Column, y: _Column, roles: _Roles, df: "pd.DataFrame", question: st
                        title=_title(y.name, aggregate, x.name, color))
 
 
-def _arc(category: _Column, y: _Column, df: "pd.DataFrame", question: str) -> ChartChoice | None:
-    """A pie, only for a few categories and values that can be parts of a whole."""
+def _arc(category: _Column, y: _Column, df: "pd.DataFrame", question: str) -> tuple[ChartChoice | None, str | None]:
+    """(a pie, None) only for a few categories and values that can be parts of a whole; else
+    (None, why not)."""
     import pandas as pd
 
     values = pd.to_numeric(df[y.name], errors="coerce")
-    if category.nunique > MAX_ARC_SLICES or bool((values < 0).any()) or not bool((values > 0).any()):
-        return None
+    if category.nunique > MAX_ARC_SLICES:
+        return None, f"{category.nunique:,} {category.name} values are too many slices to read"
+    if bool((values < 0).any()) or not bool((values > 0).any()):
+        return None, f"{y.name} has values below zero, which cannot be slices"
+    if _MEAN_NAMES.search(y.name) or (_MEAN_NAMES.search(question) and not _SUM_NAMES.search(y.name)):
+        return None, f"{y.name} holds averages, which are not parts of a whole"
     aggregate = "sum" if df[category.name].duplicated().any() else None
     return ChartChoice("arc", None, y.name, color=category.name, x_type="nominal", aggregate=aggregate,
-                       sort="-y", title=_title(y.name, aggregate, category.name, None))
+                       sort="-y", title=_title(y.name, aggregate, category.name, None)), None
 
 
 def _point(roles: _Roles, df: "pd.DataFrame", question: str) -> ChartChoice:
@@ -463,6 +597,8 @@ def _reduce(choice: ChartChoice, df: "pd.DataFrame", max_rows: int, top_n: int) 
     data = data.dropna(subset=required)
 
     keys = [k for k in ([choice.color] if choice.mark == "arc" else [choice.x, choice.color]) if k and k != y]
+    if choice.ranked and data.duplicated(keys).any():
+        data[choice.x] = _told_apart(data[choice.x])
     if choice.mark != "point" and keys and data.duplicated(keys).any():
         how = choice.aggregate or "sum"
         rows = len(data)
@@ -471,7 +607,7 @@ def _reduce(choice: ChartChoice, df: "pd.DataFrame", max_rows: int, top_n: int) 
 
     category = choice.color if choice.mark == "arc" else (choice.x if choice.mark == "bar" and not _on_time_axis(choice) else None)
     if category:
-        data, kept, total = _top(data, category, y, top_n)
+        data, kept, total = _top(data, category, y, top_n, smallest=choice.sort == "y")
         if kept < total:
             notes.append(f"showing the top {kept} of {total:,} categories")
     if choice.color and choice.mark in ("bar", "line", "point"):
@@ -487,6 +623,12 @@ def _reduce(choice: ChartChoice, df: "pd.DataFrame", max_rows: int, top_n: int) 
     data = _ordered(data, choice).reset_index(drop=True)
     note = "; ".join(notes)
     return data, (note[:1].upper() + note[1:] + ".") if note else None
+
+
+def _told_apart(labels: "pd.Series") -> "pd.Series":
+    """Repeated labels numbered in order of appearance: 'ford pinto', 'ford pinto (2)'."""
+    seen = labels.groupby(labels, sort=False).cumcount()
+    return labels.where(seen == 0, labels + " (" + (seen + 1).astype(str) + ")")
 
 
 def _coerce_axis(series: "pd.Series", vl_type: str) -> "pd.Series":
@@ -507,12 +649,12 @@ def _coerce_axis(series: "pd.Series", vl_type: str) -> "pd.Series":
     return series
 
 
-def _top(data: "pd.DataFrame", column: str, y: str, n: int) -> tuple["pd.DataFrame", int, int]:
-    """Rows of the `n` values of `column` with the largest total `y` (ties: first seen)."""
+def _top(data: "pd.DataFrame", column: str, y: str, n: int, smallest: bool = False) -> tuple["pd.DataFrame", int, int]:
+    """Rows of the `n` values of `column` with the largest (or smallest) total `y` (ties: first seen)."""
     totals = data.groupby(column, sort=False, dropna=False, observed=True)[y].sum()
     if len(totals) <= n:
         return data, len(totals), len(totals)
-    keep = totals.sort_values(ascending=False, kind="stable").index[:n]
+    keep = totals.sort_values(ascending=smallest, kind="stable").index[:n]
     return data[data[column].isin(keep)], n, len(totals)
 
 
@@ -538,8 +680,8 @@ def _ordered(data: "pd.DataFrame", choice: ChartChoice) -> "pd.DataFrame":
     if choice.mark == "line":
         by = [c for c in (choice.color, choice.x) if c]
         return data.sort_values(by, kind="stable")
-    if choice.mark in ("bar", "arc") and choice.sort == "-y":
-        return data.sort_values(choice.y, ascending=False, kind="stable")
+    if choice.mark in ("bar", "arc") and choice.sort in ("-y", "y"):
+        return data.sort_values(choice.y, ascending=choice.sort == "y", kind="stable")
     if choice.mark == "bar" and choice.x:
         return data.sort_values(choice.x, kind="stable")
     return data

@@ -44,6 +44,8 @@ class ChatWidget(anywidget.AnyWidget):
     connections = t.List(t.Unicode()).tag(sync=True)
     kernel_id = t.Unicode("", help="Lets the JupyterLab extension find this kernel's notebook.").tag(sync=True)
     notice = t.Unicode("", help="A one-line problem of the widget itself (shown, never swallowed).").tag(sync=True)
+    chart_style = t.Dict(help="Width (px) and theme colours the front end measured; charts are drawn for them "
+                              "(see _view.chart_view).").tag(sync=True)
 
     def __init__(self, session: "Session", **kwargs: Any):
         super().__init__(**kwargs)
@@ -60,6 +62,7 @@ class ChatWidget(anywidget.AnyWidget):
             self._add_finished(answer, source="notebook")
         session.subscribe(self._on_session_answer)
         self.on_msg(self._on_message)
+        self.observe(self._on_chart_style, names=["chart_style"])
 
     # -- messages from the front end -----------------------------------------------------------
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -165,7 +168,8 @@ class ChatWidget(anywidget.AnyWidget):
             self._own.add(id(answer))
             self.session.add_answer(answer, source="sidebar")
             view = _view.finished_turn(turn_id, answer, "sidebar", prepared.connection,
-                                       cell=_cell_for(answer, prepared.connection), events=events)
+                                       cell=_cell_for(answer, prepared.connection), events=events,
+                                       chart_style=self.chart_style)
             self._answers[turn_id] = answer
             self.turns = [*self.turns, view]
             self.live, self.busy, self._worker = None, False, None
@@ -206,6 +210,26 @@ class ChatWidget(anywidget.AnyWidget):
         self.models = list(dict.fromkeys([self.session.config.model, OFFLINE_MODEL, *used, self.model_name] if self.model_name
                                          else [self.session.config.model, OFFLINE_MODEL, *used]))
 
+    # -- charts drawn for the width and theme of the view ----------------------------------------
+    def _on_chart_style(self, change: dict) -> None:
+        """The sidebar was resized or the theme changed: draw the charts again, off the comm thread
+        (each SVG takes ~0.1 s)."""
+        threading.Thread(target=self._redraw_charts, name="querygpt-chart-redraw", daemon=True).start()
+
+    def _redraw_charts(self) -> None:
+        try:
+            style = dict(self.chart_style)
+            with self._lock:
+                ids = [turn["id"] for turn in self.turns if turn.get("chart")]
+            charts = {i: _view.chart_view(self._answers[i], style) for i in ids if i in self._answers}
+            with self._lock:
+                if style == self.chart_style:   # else a newer redraw follows
+                    self.turns = [{**turn, "chart": charts[turn["id"]]} if turn["id"] in charts else turn
+                                  for turn in self.turns]
+        except Exception as exc:   # a thread's error is otherwise lost: show it
+            log.exception("querygpt: redrawing the charts failed")
+            self.notice = f"Could not redraw the charts: {type(exc).__name__}: {exc}"
+
     # -- turns from elsewhere (the %%ask magic) --------------------------------------------------
     def _on_session_answer(self, answer: "Answer") -> None:
         if id(answer) in self._own:
@@ -217,7 +241,8 @@ class ChatWidget(anywidget.AnyWidget):
         turn_id = uuid.uuid4().hex[:12]
         connection = self._connection_name(answer)
         view = _view.finished_turn(turn_id, answer, source, connection,
-                                   cell=_cell_for(answer, connection) if answer.model else "")
+                                   cell=_cell_for(answer, connection) if answer.model else "",
+                                   chart_style=self.chart_style)
         with self._lock:
             self._answers[turn_id] = answer
             self.turns = [*self.turns, view]

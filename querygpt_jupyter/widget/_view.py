@@ -33,7 +33,7 @@ def with_event(turn: dict, event: "Event") -> dict:
 
 
 def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str | None = None,
-                  cell: str | None = None, events: list | None = None) -> dict:
+                  cell: str | None = None, events: list | None = None, chart_style: dict | None = None) -> dict:
     """Everything the sidebar shows of a finished turn, in both views (the front end picks)."""
     error = answer.error
     usage = answer.usage or {}
@@ -48,7 +48,8 @@ def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str |
         "cell": cell or "",
         "explanation": answer.explanation or "",
         "table": table_preview(answer) if error is None else None,
-        "chart": chart_view(answer) if error is None else None,
+        "chart": chart_view(answer, chart_style) if error is None else None,
+        "chart_note": (answer.chart_note or "") if error is None else "",   # also why no chart was drawn
         "error": None if error is None else {"code": error.code, "message": error.message, "hint": error.hint or ""},
         "feedback": getattr(answer, "feedback", None),
         "model": answer.model or "",
@@ -78,20 +79,25 @@ def table_preview(answer: "Answer", rows: int = PREVIEW_ROWS) -> dict | None:
             "truncated": bool(answer.truncated)}
 
 
-def chart_view(answer: "Answer") -> dict | None:
-    """The chart as SVG drawn in the kernel by vl-convert: offline by construction, and the same
-    picture nbconvert shows. None when the answer has no chart or the SVG engine failed."""
+def chart_view(answer: "Answer", style: dict | None = None) -> dict | None:
+    """The chart as SVG drawn in the kernel by vl-convert (offline by construction), laid out for
+    the width the front end measured and coloured from its theme (`style`: ChatWidget.chart_style),
+    so it is shown at its own size with readable text. None when the answer has no chart or the
+    SVG engine failed."""
     spec = answer.chart_spec
     if spec is None:
         return None
-    from ..charts.render import spec_to_svg
+    from ..charts.render import resized, spec_to_svg
 
+    style = style or {}
+    width = int(style.get("width") or 0)
     try:
-        svg = spec_to_svg(spec)
+        svg = spec_to_svg(resized(spec, width) if width else spec, style or None)
     except Exception:   # vl-convert raises plain errors; the table still answers the question
         log.warning("querygpt: could not draw the sidebar chart", exc_info=True)
         return None
-    return {"svg": svg, "description": answer.chart_description or "Chart", "note": answer.chart_note or ""}
+    return {"svg": svg, "description": answer.chart_description or "Chart", "note": answer.chart_note or "",
+            "width": width}
 
 
 def error_turn(turn_id: str, question: str, error: Any, source: str = "sidebar") -> dict:

@@ -34,8 +34,18 @@ export function tokenize(sql) {
   return out;
 }
 
-/** @param {string} sql @returns {HTMLElement} a <pre> with one span per coloured token */
+/**
+ * A <pre> with one span per coloured token. Lines wrap only between tokens (at spaces, or at a
+ * <wbr> where two tokens touch, as in `AVG("x")`), never inside a name or a string.
+ * @param {string} sql @returns {HTMLElement}
+ */
 export function highlightSql(sql) {
-  return h("pre", { class: "qg-sql" },
-    h("code", null, tokenize(sql).map(([kind, text]) => (kind === "plain" ? text : h("span", { class: `qg-tok-${kind}` }, text)))));
+  const tokens = tokenize(sql);
+  /** @type {any[]} */
+  const parts = [];
+  tokens.forEach(([kind, text], i) => {
+    if (i > 0 && !/\s$/.test(tokens[i - 1][1]) && !/^\s/.test(text)) parts.push(h("wbr", null));
+    parts.push(kind === "plain" ? text : h("span", { class: `qg-tok-${kind}` }, text));
+  });
+  return h("pre", { class: "qg-sql" }, h("code", null, parts));
 }

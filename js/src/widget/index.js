@@ -3,6 +3,7 @@
 // (ask, stop, feedback, refresh). Turns are re-drawn only when their data changed.
 import { createComposer, createHeader } from "./composer.js";
 import { h } from "./dom.js";
+import { followChartStyle } from "./chartstyle.js";
 import { fitToSidebar } from "./layout.js";
 import { copyText, insertCell } from "./notebook.js";
 import { renderTurn } from "./turn.js";
@@ -120,8 +121,10 @@ function render({ model, el }) {
   drawTurns();
   onNotice();
   const unfit = fitToSidebar(root);
+  const unfollow = followChartStyle(model, root, log);
   return () => {
     unfit();
+    unfollow();
     for (const [event, fn] of handlers) model.off(event, fn);
   };
 }

@@ -18,7 +18,7 @@ export const FEEDBACK = [
  *   id: string, source: string, question: string, status: string, events: TurnEvent[], tokens: string,
  *   sql?: string, cell?: string, explanation?: string, model?: string, connection?: string, connection_note?: string,
  *   table?: {columns: string[], rows: any[][], row_count: number, truncated: boolean} | null,
- *   chart?: {svg: string, description: string, note: string} | null,
+ *   chart?: {svg: string, description: string, note: string, width?: number} | null, chart_note?: string,
  *   error?: {code: string, message: string, hint: string} | null,
  *   feedback?: {kind: string, text: string} | null, developer?: any
  * }} Turn
@@ -42,7 +42,7 @@ export function renderTurn(turn, actions) {
     turn.error ? renderError(turn.error) : null,
     !running && turn.explanation && !turn.error ? h("div", { class: "qg-explanation" }, turn.explanation) : null,
     turn.sql ? renderSql(turn, actions) : null,
-    turn.chart ? renderChart(turn.chart) : null,
+    turn.chart ? renderChart(turn.chart) : turn.chart_note ? h("div", { class: "qg-meta qg-chart-note" }, turn.chart_note) : null,
     turn.table ? renderTable(turn.table) : null,
     !running && turn.connection ? renderConnection(turn) : null,
     developer && !running && turn.developer ? renderDeveloper(turn) : null,
@@ -85,11 +85,13 @@ function renderSql(turn, actions) {
         onclick: () => actions.onInsert(turn, true) }, "Insert & run") : null));
 }
 
-/** @param {{svg: string, description: string, note: string}} chart */
+/** @param {{svg: string, description: string, note: string, width?: number}} chart */
 function renderChart(chart) {
   // an <img> of the kernel's SVG: drawn offline, and no markup from the kernel enters the page
+  // drawn in the kernel for the width this view measured (chart_style): shown at its own size,
+  // never scaled down, so its 10–11 px text stays that size
   const src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(chart.svg)}`;
-  return h("figure", { class: "qg-chart" },
+  return h("figure", { class: "qg-chart", dataset: { width: String(chart.width || "") } },
     h("img", { src, alt: chart.description, title: chart.description }),
     chart.note ? h("figcaption", null, chart.note) : null);
 }
