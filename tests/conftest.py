@@ -1,6 +1,7 @@
 """Shared fixtures: a private QUERYGPT_HOME, the demo database, small real DuckDB/SQLite files."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -66,3 +67,19 @@ def shop_duckdb(tmp_path):
     con.execute("INSERT INTO orders VALUES (1, 1, 10.5), (2, 1, 20), (3, 2, 7.25)")
     con.close()
     return str(path)
+
+
+@contextlib.contextmanager
+def loaded_shell():
+    """A fresh IPython shell with `%load_ext querygpt_jupyter`; unloaded and cleared afterwards."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext querygpt_jupyter")
+    try:
+        yield shell
+    finally:
+        shell.run_cell("%unload_ext querygpt_jupyter")
+        shell.reset()
+        shell.rl_next_input = None
+        InteractiveShell.clear_instance()

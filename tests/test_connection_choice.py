@@ -9,11 +9,11 @@ import os
 import duckdb
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import querygpt_jupyter as qg
 from querygpt_jupyter import errors
+from conftest import loaded_shell
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 SALES = pd.DataFrame({"region": ["north", "south", "north", "east"], "amount": [10.0, 5.0, 2.5, 7.0]})
@@ -21,13 +21,8 @@ SALES = pd.DataFrame({"region": ["north", "south", "north", "east"], "amount": [
 
 @pytest.fixture()
 def shell(demo_path):
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext querygpt_jupyter")
-    yield shell
-    shell.run_cell("%unload_ext querygpt_jupyter")
-    shell.reset()
-    shell.rl_next_input = None
-    InteractiveShell.clear_instance()
+    with loaded_shell() as shell:
+        yield shell
 
 
 def run(shell, code):

@@ -4,12 +4,12 @@ refusal; a bad --db gets one clean sentence; hints use the syntax of the face th
 from __future__ import annotations
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import querygpt_jupyter as qg
 from querygpt_jupyter import errors
 from querygpt_jupyter.agent.language import language_of
+from conftest import loaded_shell
 from test_cli import querygpt
 
 
@@ -67,17 +67,11 @@ def test_python_hints_use_arguments(demo_path):
 
 
 def test_notebook_hints_use_magics(demo_path):
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell("%load_ext querygpt_jupyter")
-        with capture_output() as captured:
-            result = shell.run_cell("%ask Which car has the best vibe?")
-        assert isinstance(result.error_in_exec, errors.AgentFailure)
-        shown = captured.stdout + str(result.error_in_exec)
-        assert "`%ask model openai/gpt-4o-mini`" in shown and "--model" not in shown
-    finally:
-        shell.run_cell("%unload_ext querygpt_jupyter")
-        InteractiveShell.clear_instance()
+    with loaded_shell() as shell, capture_output() as captured:
+        result = shell.run_cell("%ask Which car has the best vibe?")
+    assert isinstance(result.error_in_exec, errors.AgentFailure)
+    shown = captured.stdout + str(result.error_in_exec)
+    assert "`%ask model openai/gpt-4o-mini`" in shown and "--model" not in shown
 
 
 def test_timeout_hint_follows_the_face():

@@ -11,12 +11,11 @@ import uuid
 
 import nbformat
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from nbclient import NotebookClient
 
 import querygpt_jupyter as qg
-from conftest import BIN
+from conftest import BIN, loaded_shell
 from fakes.openai_server import Reply, ScriptedOpenAIServer
 from querygpt_jupyter.history.index import HistoryIndex, default_index
 from querygpt_jupyter.history.records import TurnRecord
@@ -36,12 +35,8 @@ def home(tmp_path, monkeypatch, demo_path):
 
 @pytest.fixture()
 def shell(home):
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext querygpt_jupyter")
-    yield shell
-    shell.run_cell("%unload_ext querygpt_jupyter")
-    shell.reset()
-    InteractiveShell.clear_instance()
+    with loaded_shell() as shell:
+        yield shell
 
 
 def run(shell, code):

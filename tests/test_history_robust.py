@@ -11,11 +11,10 @@ import uuid
 
 import nbformat
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import querygpt_jupyter as qg
-from conftest import BIN
+from conftest import BIN, loaded_shell
 from querygpt_jupyter.history.notebook import notebook_records
 
 QUESTION = "Who wrote this report?"
@@ -177,12 +176,8 @@ def test_malformed_feedback_does_not_replace_a_good_records_feedback(tmp_path, d
 
 @pytest.fixture()
 def shell(home):
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext querygpt_jupyter")
-    yield shell
-    shell.run_cell("%unload_ext querygpt_jupyter")
-    shell.reset()
-    InteractiveShell.clear_instance()
+    with loaded_shell() as shell:
+        yield shell
 
 
 def ask_cell(shell, body=QUESTION):

@@ -5,24 +5,19 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from querygpt_jupyter import errors
 from querygpt_jupyter.magics import reproducible_cell, variable_name
+from conftest import loaded_shell
 
 VEGALITE = "application/vnd.vegalite.v5+json"
 
 
 @pytest.fixture()
 def shell(demo_path):
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext querygpt_jupyter")
-    yield shell
-    shell.run_cell("%unload_ext querygpt_jupyter")
-    shell.reset()
-    shell.rl_next_input = None
-    InteractiveShell.clear_instance()
+    with loaded_shell() as shell:
+        yield shell
 
 
 def run(shell, code):

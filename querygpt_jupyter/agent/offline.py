@@ -1897,9 +1897,8 @@ def explained_words(question: str, catalog: Catalog) -> frozenset[str]:
     question is about (connections/choose.py)."""
     tokens = _tokenise(question)
     covered: set[int] = set()
-    coverage, _ = _coverage(tokens, catalog, question)
-    for indices in coverage.values():
-        covered |= indices
+    for evidence in _coverage(tokens, catalog, question).values():
+        covered |= evidence.covered
     name_words = set()
     for table in catalog.tables:
         for start, end in _table_mentions(tokens, table):

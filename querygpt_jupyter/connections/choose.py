@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from .. import errors
+from .introspect import introspect
 
 log = logging.getLogger("querygpt")
 
@@ -72,9 +73,11 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
         for candidate in candidates:
             try:
                 adapter = opened[candidate.name] = candidate.open()
-                scores[candidate.name] = _evidence(question, adapter, sql)
+                catalog = introspect(adapter)
             except Exception as error:   # a connection that fails to open (closed, unreachable) cannot be the answer
                 log.info("querygpt: %s left out of the choice: %s", candidate.name, error)
+                continue
+            scores[candidate.name] = _evidence(question, catalog, sql)  # a bug here must show, not hide a connection
     best = max((len(words) for words in scores.values()), default=0)
     leaders = [name for name, words in scores.items() if len(words) == best] if best else []
     if len(leaders) == 1:
@@ -90,10 +93,7 @@ def choose(candidates: Sequence[Candidate], *, question: str | None = None, sql:
     return Choice(name, adapter, reason, others=_others(by_name, name))
 
 
-def _evidence(question: str, adapter: Any, sql: bool) -> frozenset[str]:
-    from .introspect import introspect
-
-    catalog = introspect(adapter)
+def _evidence(question: str, catalog: Any, sql: bool) -> frozenset[str]:
     if sql:
         return _tables_read(question, catalog)
     from ..agent.offline import explained_words

@@ -787,6 +787,10 @@ def render_faithfully(tree: exp.Expression, engine: str) -> str:
     """The engine's SQL for `tree`, or UnknownFunction when sqlglot cannot say it there
     (it would drop an argument or print an unknown construct) or the text does not read back
     as the same query."""
+    from .guard import Unchecked
+
+    if isinstance(tree, Unchecked):  # the guard is switched off by a test of the engine walls alone
+        return tree.name
     name = ENGINE_NAMES.get(engine, engine)
     try:
         text = tree.sql(dialect=engine, unsupported_level=ErrorLevel.RAISE, comments=False)
