@@ -266,14 +266,15 @@ def test_a_magic_turn_appears_in_the_sidebar(page):
     _shot(page, "04-magic-turn")
 
 
-def _ask_and_wait(page, question: str):
+def _ask_and_wait(page, question: str, timeout: float | None = None):
     sidebar = _sidebar(page)
     done = sidebar.locator(".qg-turn[data-status='done'], .qg-turn[data-status='error']").count()
     box = sidebar.locator(".qg-input")
     box.fill(question)
     box.press("Enter")
     page.wait_for_function("""(n) => document.querySelectorAll(
-        '#jp-right-stack .qg-turn[data-status="done"], #jp-right-stack .qg-turn[data-status="error"]').length > n""", arg=done)
+        '#jp-right-stack .qg-turn[data-status="done"], #jp-right-stack .qg-turn[data-status="error"]').length > n""",
+                           arg=done, timeout=timeout)
     return sidebar.locator(".qg-turn[data-status='done'], .qg-turn[data-status='error']").last
 
 
@@ -421,12 +422,10 @@ def _open_chat(page) -> None:
 
 
 def _ask(page, question: str) -> None:
-    sidebar = _sidebar(page)
-    done = sidebar.locator(".qg-turn[data-status='done']").count()
-    sidebar.locator(".qg-input").fill(question)
-    sidebar.locator(".qg-input").press("Enter")
-    page.wait_for_function("(n) => document.querySelectorAll('#jp-right-stack .qg-turn[data-status=\"done\"]').length > n",
-                           arg=done)
+    """Ask in the sidebar and wait for the turn to end; an error turn fails here with its text
+    (a busy machine may take long for the first chart of a kernel: up to two minutes)."""
+    turn = _ask_and_wait(page, question, timeout=120_000)
+    assert turn.get_attribute("data-status") == "done", turn.inner_text()
 
 
 def _charts_drawn_for_the_sidebar(page) -> None:
