@@ -37,6 +37,16 @@ def demo(demo_path):
 
 
 @pytest.fixture()
+def home(tmp_path, monkeypatch, demo_path):
+    """A private QUERYGPT_HOME (empty history index), sharing the already-built demo database."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.link(demo_path, home / "demo.duckdb")
+    monkeypatch.setenv("QUERYGPT_HOME", str(home))
+    return home
+
+
+@pytest.fixture()
 def shop_sqlite(tmp_path):
     """A small SQLite file with primary and foreign keys."""
     path = tmp_path / "shop.sqlite"

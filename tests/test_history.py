@@ -24,16 +24,6 @@ GOOD = 'SELECT "Origin", COUNT(*) AS n FROM cars GROUP BY "Origin" ORDER BY n DE
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch, demo_path):
-    """A private QUERYGPT_HOME (empty index), sharing the already-built demo database."""
-    home = tmp_path / "home"
-    home.mkdir()
-    os.link(demo_path, home / "demo.duckdb")
-    monkeypatch.setenv("QUERYGPT_HOME", str(home))
-    return home
-
-
-@pytest.fixture()
 def shell(home):
     with loaded_shell() as shell:
         yield shell

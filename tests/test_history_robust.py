@@ -25,15 +25,6 @@ def cli(*args, env=None, cwd=None):
                           env=env, cwd=cwd)
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch, demo_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    os.link(demo_path, home / "demo.duckdb")
-    monkeypatch.setenv("QUERYGPT_HOME", str(home))
-    return home
-
-
 # -- a damaged history index -----------------------------------------------------------------------
 
 def _garbage_pages(path):
