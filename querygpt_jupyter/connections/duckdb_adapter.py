@@ -15,6 +15,8 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..sql.budget import Budget
+
 
 def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> None:
     """Lock the connection: file access only under allowed roots, memory bounded, settings frozen.
@@ -57,6 +59,50 @@ def single_select(con, sql: str):
         raise errors.PermissionDenied(
             f"Refused: DuckDB reads this SQL as a {statement.type.name} statement; only read-only queries run.")
     return statement
+
+
+# Arrow batch rows: about BATCH_BYTES by the widest each row can be once DuckDB has cut its values,
+# but never fewer than MIN_BATCH_ROWS (small batches cost ~0.1 ms each) nor more than MAX_BATCH_ROWS.
+BATCH_BYTES = 64 * 2**20
+MIN_BATCH_ROWS, MAX_BATCH_ROWS = 256, 16_384
+_CUT_IN_ENGINE = {"VARCHAR": "left", "BLOB": "array_slice"}
+
+
+def _read_within(relation, budget: "Budget") -> "pd.DataFrame":
+    """The relation's rows within `budget`: text and blob values longer than the cell cap are cut
+    to one character more by DuckDB itself (so a 50 MB string never reaches Arrow; the budget
+    then cuts it to the cap and marks it), and batches stop at the total cap."""
+    import duckdb
+    import pyarrow as pa
+
+    cell = budget.caps.cell
+    kinds = [str(t).upper() for t in relation.types]
+    names = list(relation.columns)
+    if len(set(names)) == len(names) and any(kind in _CUT_IN_ENGINE for kind in kinds):
+        projection = []
+        for name, kind in zip(names, kinds):
+            column = duckdb.ColumnExpression(name)
+            if kind == "VARCHAR":
+                column = duckdb.FunctionExpression("left", column, duckdb.ConstantExpression(cell + 1)).alias(name)
+            elif kind == "BLOB":
+                column = duckdb.FunctionExpression("array_slice", column, duckdb.ConstantExpression(1),
+                                                   duckdb.ConstantExpression(cell + 1)).alias(name)
+            projection.append(column)
+        relation = relation.project(*projection)
+    widest = sum(cell + 16 if kind in _CUT_IN_ENGINE or kind.endswith("]") or kind.startswith(("STRUCT", "MAP", "UNION"))
+                 else 16 for kind in kinds)
+    rows = max(MIN_BATCH_ROWS, min(MAX_BATCH_ROWS, BATCH_BYTES // max(widest, 1)))
+    reader = relation.to_arrow_reader(rows)
+    batches = []
+    try:
+        for batch in reader:
+            batches.append(budget.take_batch(batch))
+            if budget.spent:
+                break
+    finally:
+        reader.close()   # ends DuckDB's pending result before the rollback
+    schema = batches[0].schema if batches else reader.schema
+    return pa.Table.from_batches(batches, schema=schema).to_pandas()
 
 
 def _type_name(data_type: str) -> str:
@@ -130,12 +176,19 @@ class DuckDBAdapter:
         adapter.data_version = ";".join(f"{name}={data_version(frame)}" for name, frame in prepared.items())
         return adapter
 
-    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
+    reads_within_budget = True
+
+    def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
+        """Cancelled by interrupt(). With a budget, long text and blobs are cut inside DuckDB and
+        Arrow batches are read until the budget is spent (the rest is never converted)."""
         with self._lock:
             statement = single_select(self._con, sql)
             self._con.execute("BEGIN TRANSACTION")
             try:
-                return self._con.sql(statement).to_arrow_table().to_pandas()
+                relation = self._con.sql(statement)
+                if budget is None:
+                    return relation.to_arrow_table().to_pandas()
+                return _read_within(relation, budget)
             finally:
                 self._con.execute("ROLLBACK")
 

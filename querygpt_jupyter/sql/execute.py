@@ -56,11 +56,19 @@ def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeo
     capped = query if isinstance(query, guard.Unchecked) else cap(query, max_rows)
     sql = guard.executable_sql(capped, adapter.dialect)  # refused unless it re-parses as `capped`
     started = time.perf_counter()
-    df = run_blocking(adapter, sql, timeout_s)
+    if getattr(adapter, "reads_within_budget", False):
+        # The adapter stops reading at the caps (sql/budget.py): memory follows the caps, not the result.
+        from .budget import Budget
+
+        budget = Budget(byte_caps)
+        df = run_blocking(adapter, sql, timeout_s, budget=budget)
+        cut_rows, notes = budget.spent, budget.notes()
+    else:  # an adapter that reads everything first: cut afterwards
+        df = run_blocking(adapter, sql, timeout_s)
+        df, cut_rows, notes = limit_bytes(df, byte_caps)
     truncated = len(df) > max_rows
     if truncated:
         df = df.iloc[:max_rows]
-    df, cut_rows, notes = limit_bytes(df, byte_caps)
     return QueryResult(df, truncated or cut_rows, sql, (time.perf_counter() - started) * 1000, notes)
 
 
@@ -136,14 +144,16 @@ def _size(n: int) -> str:
     return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
 
 
-def run_blocking(adapter: "Adapter", sql: str, timeout_s: float) -> Any:
+def run_blocking(adapter: "Adapter", sql: str, timeout_s: float, budget: Any = None) -> Any:
     """`adapter.fetch(sql)` in a worker thread, so that a timeout or Ctrl-C can cancel it with the
-    engine's own interrupt while this thread stays responsive."""
+    engine's own interrupt while this thread stays responsive. A `budget` (sql/budget.py) goes to
+    adapters that read within one."""
     outcome: dict[str, Any] = {}
+    options = {"budget": budget} if budget is not None else {}
 
     def work() -> None:
         try:
-            outcome["value"] = adapter.fetch(sql, timeout_s=timeout_s)
+            outcome["value"] = adapter.fetch(sql, timeout_s=timeout_s, **options)
         except BaseException as exc:  # handed back to the caller's thread below
             outcome["error"] = exc
 

@@ -1,0 +1,180 @@
+"""The byte budget of one result, spent while it is read: every engine's fetch hands rows or Arrow
+batches to a `Budget` as they arrive and stops reading when it is spent, so memory follows the
+caps (`Ask.max_cell_kb`, `Ask.max_result_mb`), not the size of what the query produced.
+
+Values longer than the cell cap are cut (text marked with "…"); rows stop at the total cap.
+Sizes are bytes of text and blobs plus a fixed cost per value, the same rule for every engine.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from .execute import ByteCaps
+
+VALUE_COST = 16             # bytes counted per text/blob value on top of its own length, and per other value
+BATCH_BYTES = 16 * 2**20    # rows asked of a driver at once: about this many bytes, judged by the rows seen so far
+MAX_BATCH_ROWS = 10_000
+MARK = "…"
+
+
+class Budget:
+    """What one result may still take. Feed it rows (`take_rows`) or Arrow batches (`take_batch`)
+    in order; `spent` turns true when the total cap cut rows, and then the caller stops reading."""
+
+    def __init__(self, caps: "ByteCaps"):
+        self.caps = caps
+        self.used = 0
+        self.rows_kept = 0
+        self.spent = False
+        self.cut_columns: dict[str, None] = {}   # ordered set of columns whose values were cut
+
+    # -- rows from a DB-API cursor --------------------------------------------------------------
+    def take_rows(self, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[tuple]:
+        """The rows that fit, with long values cut; marks the budget spent at the first row that
+        does not fit (that row and the rest are dropped)."""
+        kept: list[tuple] = []
+        for row in rows:
+            size = 0
+            values = list(row)
+            for i, value in enumerate(values):
+                length = value_length(value)
+                if length > self.caps.cell and isinstance(value, (str, bytes, bytearray, memoryview)):
+                    values[i] = cut_value(value, self.caps.cell)
+                    self.cut_columns.setdefault(str(names[i]) if i < len(names) else str(i))
+                    length = self.caps.cell
+                size += length + VALUE_COST
+            if self.used + size > self.caps.total:
+                self.spent = True
+                break
+            self.used += size
+            kept.append(tuple(values))
+        self.rows_kept += len(kept)
+        return kept
+
+    # -- Arrow record batches -------------------------------------------------------------------
+    def take_batch(self, batch: "pa.RecordBatch") -> "pa.RecordBatch":
+        """The batch's first rows that fit, with long text and blob values cut."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        columns = []
+        sizes = np.zeros(batch.num_rows, dtype=np.int64)
+        for name, column in zip(batch.schema.names, batch.columns):
+            kind = column.type
+            if _is_text(kind) or _is_blob(kind):
+                lengths = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+                if len(lengths) and lengths.max() > self.caps.cell:
+                    column = _cut_column(column, self.caps.cell)
+                    self.cut_columns.setdefault(str(name))
+                    lengths = np.minimum(lengths, self.caps.cell)
+                sizes += lengths + VALUE_COST
+            elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+                counts = np.diff(column.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+                sizes += counts * VALUE_COST + VALUE_COST
+            else:
+                sizes += VALUE_COST
+            columns.append(column)
+        batch = pa.RecordBatch.from_arrays(columns, schema=_schema_of(batch.schema, columns))
+        total = np.cumsum(sizes) + self.used
+        keep = int(np.searchsorted(total, self.caps.total, side="right"))
+        if keep < batch.num_rows:
+            self.spent = True
+            batch = batch.slice(0, keep)
+        self.used = int(total[keep - 1]) if keep else self.used
+        self.rows_kept += keep
+        return batch
+
+    # -- what the caps did -------------------------------------------------------------------------
+    def notes(self) -> tuple[str, ...]:
+        """One sentence per cap that cut something: which cap, why, and what to raise."""
+        notes = []
+        if self.cut_columns:
+            columns = list(self.cut_columns)
+            notes.append(f"Values longer than {_size(self.caps.cell)} were cut (column{'s' if len(columns) > 1 else ''} "
+                         f"{', '.join(columns)}); raise Ask.max_cell_kb to keep more.")
+        if self.spent:
+            notes.append(f"Only the first {self.rows_kept:,} rows are kept: the result is larger than "
+                         f"{_size(self.caps.total)} (Ask.max_result_mb), so the rest was not fetched.")
+        return tuple(notes)
+
+
+def read_rows(fetchmany: Callable[[int], Sequence[Sequence[Any]]], names: Sequence[str], budget: Budget | None,
+              first: int = 1) -> "pd.DataFrame":
+    """Rows from `fetchmany(n)` until the result ends or the budget is spent. The first request
+    is for `first` rows; later ones for about BATCH_BYTES by the sizes seen so far, so that a
+    result of 50 MB values is read one row at a time and a narrow one in large batches."""
+    import pandas as pd
+
+    kept: list[tuple] = []
+    batch = max(1, first)
+    seen_rows = seen_bytes = 0
+    while budget is None or not budget.spent:
+        rows = fetchmany(batch)
+        if not rows:
+            break
+        seen_rows += len(rows)
+        seen_bytes += sum(value_length(v) + VALUE_COST for row in rows for v in row)
+        kept.extend(budget.take_rows(names, rows) if budget is not None else (tuple(r) for r in rows))
+        del rows
+        batch = int(min(MAX_BATCH_ROWS, max(1, BATCH_BYTES * seen_rows // max(seen_bytes, 1))))
+    return pd.DataFrame.from_records(kept, columns=list(names))
+
+
+def value_length(value: Any) -> int:
+    """Bytes of one value as the budget counts them: text and blobs by length, others fixed."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    if isinstance(value, memoryview):
+        return value.nbytes
+    nbytes = getattr(value, "nbytes", None)   # numpy arrays (DuckDB lists)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (list, tuple, dict)):
+        return VALUE_COST * len(value)
+    return 0
+
+
+def cut_value(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + MARK
+    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > limit:
+        return bytes(value[:limit])
+    return value
+
+
+def _cut_column(column: "pa.Array", limit: int) -> "pa.Array":
+    import pyarrow.compute as pc
+
+    if _is_blob(column.type):
+        return pc.binary_slice(column, 0, limit)
+    long = pc.greater(pc.utf8_length(column), limit)
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(column, 0, limit), MARK, "")
+    return pc.if_else(long, cut, column)
+
+
+def _schema_of(schema: "pa.Schema", columns: list) -> "pa.Schema":
+    import pyarrow as pa
+
+    return pa.schema([field.with_type(column.type) for field, column in zip(schema, columns)], metadata=schema.metadata)
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or getattr(pa.types, "is_string_view", lambda _: False)(kind)
+
+
+def _is_blob(kind) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+            or getattr(pa.types, "is_binary_view", lambda _: False)(kind))
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
