@@ -80,6 +80,23 @@ def _runs_several_statements(dbapi) -> bool:
     return True
 
 
+# driver module -> its unbuffered cursor class ("module:Class")
+UNBUFFERED_CURSORS = {"pymysql": "pymysql.cursors:SSCursor", "MySQLdb": "MySQLdb.cursors:SSCursor"}
+
+
+def _unbuffered_cursor(cursor):
+    """A cursor of the same connection that streams rows from the server; `cursor` itself
+    when the driver has none we know (mysql-connector's default cursor streams already)."""
+    import importlib
+
+    connection = getattr(cursor, "connection", None)
+    target = UNBUFFERED_CURSORS.get(type(connection).__module__.split(".")[0])
+    if connection is None or target is None:
+        return cursor
+    module, name = target.split(":")
+    return connection.cursor(getattr(importlib.import_module(module), name))
+
+
 class MySQLAdapter(SQLAlchemyAdapter):
     kind = "mysql"
     engine_name = "MySQL"
@@ -151,6 +168,16 @@ class MySQLAdapter(SQLAlchemyAdapter):
         variable = "max_statement_time" if self._is_mariadb() else "max_execution_time"
         cursor.execute(f"SET SESSION {variable} = DEFAULT")
         cursor.execute("SET SESSION TRANSACTION READ WRITE")  # the user's pool gets its connection back as it was
+
+    def read(self, cursor, sql: str, budget=None):
+        """Through an unbuffered cursor (the default one reads the whole result into memory in
+        execute()), so rows come as the budget takes them; closing it reads and drops the rest."""
+        unbuffered = _unbuffered_cursor(cursor)
+        try:
+            return super().read(unbuffered, sql, budget)
+        finally:
+            if unbuffered is not cursor:
+                unbuffered.close()
 
     def _read_only_variable(self) -> str:
         return "tx_read_only" if self._is_mariadb() else "transaction_read_only"

@@ -17,6 +17,8 @@ from .sqlalchemy_adapter import SQLAlchemyAdapter
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..sql.budget import Budget
+
 # SQLSTATE class or code -> the product's error. Exact codes first, then their two-letter class.
 SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
     "57014": errors.QueryTimeout,        # query_canceled: statement_timeout or a cancel request
@@ -152,26 +154,36 @@ class PostgresAdapter(SQLAlchemyAdapter):
         else:
             dbapi.rollback()
 
-    def read(self, cursor, sql: str) -> "pd.DataFrame":
+    def read(self, cursor, sql: str, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Rows of exactly one query. PostgreSQL itself opens `sql` as a cursor first, and refuses
         to for several statements or for anything but a query (see single_query_cursor); only
-        then are rows fetched — by COPY for large results of plain types, else through the cursor."""
-        import pandas as pd
+        then are rows fetched — by COPY for large results of plain types while they stay within
+        the budget, else from the cursor in batches until the budget is spent."""
+        from ..sql.budget import read_rows
 
         big = hasattr(cursor, "copy_expert") and not _known_small_text(sql)  # psycopg2 has COPY
-        self._run(cursor, [single_query_cursor(sql), f"FETCH {'0' if big else 'ALL'} FROM {RESULT_CURSOR}"])
+        self._run(cursor, [single_query_cursor(sql), f"FETCH {'0' if big else '1'} FROM {RESULT_CURSOR}"])
+        names = [d[0] for d in cursor.description or ()]
+        first = [] if big else cursor.fetchall()
         if big:
             import pyarrow as pa
 
             try:
-                frame = _read_by_copy(cursor, sql)
-            except pa.ArrowInvalid:  # a value Arrow cannot read (e.g. 'infinity'::date)
+                frame = _read_by_copy(cursor, sql, budget)
+            except (pa.ArrowInvalid, _OverBudget):  # a value Arrow cannot read (e.g. 'infinity'::date), or too much
                 frame = None
             if frame is not None:
                 return frame
-            cursor.execute(f"FETCH ALL FROM {RESULT_CURSOR}")
-        names = [d[0] for d in cursor.description or ()]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+
+        def fetchmany(n: int) -> list:
+            if first:
+                rows = list(first)
+                first.clear()
+                return rows
+            cursor.execute(f"FETCH {exp.Literal.number(int(n)).sql('postgres')} FROM {RESULT_CURSOR}")
+            return cursor.fetchall()
+
+        return read_rows(fetchmany, names, budget)
 
     def _run(self, cursor, statements: list[str]) -> None:
         """Our own fixed statements; psycopg2 sends them in one round trip (simple protocol)."""
@@ -271,9 +283,29 @@ def single_query_cursor(sql: str) -> str:
             f"BEGIN OPEN c FOR EXECUTE {inner}{sql}{inner}; END {outer}")
 
 
-def _read_by_copy(cursor, sql: str) -> "pd.DataFrame | None":
+class _OverBudget(Exception):
+    """COPY brought a value longer than the cell cap, or more than the total cap: the cursor,
+    read in batches, takes over (psycopg2 ends the COPY and keeps the transaction usable)."""
+
+
+class _CopySink(io.BytesIO):
+    """COPY's rows (one `write` per row) kept while they stay within the budget."""
+
+    def __init__(self, budget: "Budget | None"):
+        super().__init__()
+        self._cell = budget.caps.cell if budget is not None else None
+        self._total = budget.caps.total if budget is not None else None
+
+    def write(self, data) -> int:
+        if self._cell is not None and (len(data) > self._cell or self.tell() + len(data) > self._total):
+            raise _OverBudget()
+        return super().write(data)
+
+
+def _read_by_copy(cursor, sql: str, budget: "Budget | None" = None) -> "pd.DataFrame | None":
     """Rows as CSV from `COPY (query) TO STDOUT`, parsed by Arrow with the types the server
-    reported for the open cursor. None when a type has no exact CSV reading.
+    reported for the open cursor. None when a type has no exact CSV reading; _OverBudget when
+    a row is longer than the cell cap or the rows more than the total cap.
 
     The COPY wraps the very text PostgreSQL just accepted as one query (not a re-rendering): a
     text that parses as one statement has no `;` token except, at most, trailing ones, so
@@ -285,10 +317,13 @@ def _read_by_copy(cursor, sql: str) -> "pd.DataFrame | None":
         return None
     names = [d[0] for d in description]
     kinds = [COPY_TYPES[d[1]] for d in description]
-    buffer = io.BytesIO()
+    buffer = _CopySink(budget)
     cursor.copy_expert("COPY (\n" + sql + "\n) TO STDOUT WITH (FORMAT csv)", buffer)
     buffer.seek(0)
-    return _csv_to_frame(buffer, names, kinds)
+    frame = _csv_to_frame(buffer, names, kinds)
+    if budget is not None:   # within the caps, by the CSV's size
+        budget.used, budget.rows_kept = buffer.tell(), len(frame)
+    return frame
 
 
 def _known_small_text(sql: str) -> bool:

@@ -24,6 +24,8 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..sql.budget import Budget
+
 log = logging.getLogger("querygpt")
 
 # backend name (as SQLAlchemy reports it) -> "module:class" of its adapter
@@ -220,13 +222,13 @@ class SQLAlchemyAdapter:
         if cancel is not None:
             cancel()
 
-    def read(self, cursor, sql: str) -> "pd.DataFrame":
-        """Run the query and return its rows as a DataFrame."""
-        import pandas as pd
+    def read(self, cursor, sql: str, budget: "Budget | None" = None) -> "pd.DataFrame":
+        """Run the query and return its rows as a DataFrame, read in batches within `budget`."""
+        from ..sql.budget import read_rows
 
         cursor.execute(sql)  # no parameters: a `%` in the SQL stays a `%`
         names = [d[0] for d in cursor.description or ()]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+        return read_rows(cursor.fetchmany, names, budget)
 
     def schema(self) -> list[Table]:
         """Tables, columns, keys and comments, through SQLAlchemy's inspector (slow: queries per
@@ -260,10 +262,14 @@ class SQLAlchemyAdapter:
         with self._connect():
             pass
 
-    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":
+    reads_within_budget = True
+
+    def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Run one checked query in a read-only transaction that is then rolled back. The server
-        stops it after `timeout_s` (default: a generous backstop; the executor cancels sooner)."""
-        return self._in_read_only_transaction(lambda cursor: self.read(cursor, sql), timeout_s or BACKSTOP_TIMEOUT_S)
+        stops it after `timeout_s` (default: a generous backstop; the executor cancels sooner);
+        reading stops at `budget` (sql/budget.py)."""
+        return self._in_read_only_transaction(lambda cursor: self.read(cursor, sql, budget),
+                                              timeout_s or BACKSTOP_TIMEOUT_S)
 
     def rows(self, sql: str, timeout_s: float = CATALOG_TIMEOUT_S) -> list[tuple]:
         """Rows of a catalogue query, inside the same read-only wall."""

@@ -17,6 +17,8 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..sql.budget import Budget
+
 
 _DENIED_ACTIONS = {"SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
                    "SQLITE_CREATE_TABLE", "SQLITE_DROP_TABLE", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_INDEX",
@@ -94,14 +96,20 @@ class SQLiteAdapter:
             )
         return cls(path, memory_mb)
 
-    def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":  # cancelled by interrupt()
-        import pandas as pd
+    reads_within_budget = True
+
+    def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
+        """Cancelled by interrupt(). Rows are stepped in batches sized by what came so far and
+        stop at the budget (sql/budget.py); the statement is then reset, its rest never read."""
+        from ..sql.budget import read_rows
 
         with self._lock:
             cursor = self._con.execute(sql)
-            names = [d[0] for d in cursor.description or ()]
-            rows = cursor.fetchall()
-        return pd.DataFrame.from_records(rows, columns=names)
+            try:
+                names = [d[0] for d in cursor.description or ()]
+                return read_rows(cursor.fetchmany, names, budget)
+            finally:
+                cursor.close()
 
     def interrupt(self) -> None:
         self._con.interrupt()
