@@ -63,6 +63,7 @@ COPY_TYPES = {
 # allowed); the others get one statement at a time.
 SIMPLE_QUERY_DRIVERS = frozenset({"psycopg2"})
 SMALL_RESULT_ROWS = 1_000   # results known to be at most this long skip the COPY path
+WORK_MEM_SHARE = 8          # a query has several sorts and hashes: each gets this share of max_memory_mb
 
 CATALOG_TABLES = """
 SELECT c.oid, n.nspname, c.relname, obj_description(c.oid, 'pg_class'), c.reltuples::bigint
@@ -136,6 +137,7 @@ class PostgresAdapter(SQLAlchemyAdapter):
             # setting; our own engines also set it at connect (connect_args).
             "SET SESSION default_transaction_read_only = on",
             f"SET LOCAL statement_timeout = {milliseconds.sql('postgres')}",
+            *self._work_mem(),
             # Takes the transaction's first snapshot: from then on PostgreSQL refuses
             # `SET TRANSACTION READ WRITE` (SQLSTATE 25001). And checks both settings took, and
             # that strings are read as sqlglot writes them (a backslash is no escape in '…').
@@ -147,6 +149,16 @@ class PostgresAdapter(SQLAlchemyAdapter):
                 "Refused: this PostgreSQL connection could not be made read-only (with standard strings), "
                 "so querygpt will not run on it.",
                 hint="Connect directly to the server (not through a pooler that drops session settings).")
+
+    def _work_mem(self) -> list[str]:
+        """PostgreSQL has no memory limit per query, only per sort or hash (`work_mem`; beyond it
+        they spill to disk): each gets at most WORK_MEM_SHARE of Ask.max_memory_mb, never more
+        than the server's own setting. For this transaction only (set_config's is_local)."""
+        if not self.memory_mb:
+            return []
+        cap_kb = exp.Literal.number(max(64, int(self.memory_mb) * 1024 // WORK_MEM_SHARE)).sql("postgres")
+        return [f"SELECT set_config('work_mem', LEAST(pg_size_bytes(current_setting('work_mem')) / 1024, {cap_kb})"
+                "::text || 'kB', true)"]
 
     def end_transaction(self, cursor, dbapi) -> None:
         if getattr(dbapi, "autocommit", False):

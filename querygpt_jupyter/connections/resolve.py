@@ -99,7 +99,7 @@ def _from_string(text: str, allowed_paths: tuple[str, ...], memory_mb: int) -> A
         from .sqlalchemy_adapter import open_url
 
         # PostgreSQL and MySQL/MariaDB get adapters of their own (sqlalchemy_adapter.ENGINE_ADAPTERS)
-        return _cached(("url", text), lambda: open_url(text))
+        return _cached(("url", text, memory_mb), lambda: open_url(text, memory_mb))
     return _from_path(text, allowed_paths, memory_mb)
 
 
@@ -165,7 +165,7 @@ def _sqlalchemy_engine(engine: Any, allowed_paths: tuple[str, ...], memory_mb: i
     database = engine.url.database
     if backend in ("sqlite", "duckdb") and database and database != ":memory:":
         return _from_path(database, allowed_paths, memory_mb, prefer=backend)
-    return for_engine(engine, owned=False)
+    return for_engine(engine, owned=False, memory_mb=memory_mb)
 
 
 _owners: dict[tuple, Any] = {}  # the objects keyed by id(): held, so that no new object reuses their id

@@ -49,8 +49,9 @@ CANCEL_RETRY_S = 0.25        # a cancel that reached the server before the query
 CANCEL_PERSIST_S = 10.0
 
 
-def open_url(url: str):
-    """An adapter for a SQLAlchemy URL, connected once so that a wrong address fails now."""
+def open_url(url: str, memory_mb: int | None = None):
+    """An adapter for a SQLAlchemy URL, connected once so that a wrong address fails now.
+    `memory_mb`: Ask.max_memory_mb, for engines with a per-query memory setting."""
     import sqlalchemy
 
     try:
@@ -86,6 +87,7 @@ def open_url(url: str):
             hint="Check the URL's form and that its driver is installed.",
         ) from None
     adapter = cls(engine, owned=True)
+    adapter.memory_mb = memory_mb
     adapter.check_connection()
     return adapter
 
@@ -107,9 +109,11 @@ def _require_known_dialect(parsed) -> None:
         return
 
 
-def for_engine(engine, *, owned: bool = False):
+def for_engine(engine, *, owned: bool = False, memory_mb: int | None = None):
     """An adapter over a user's own engine (their pool, their driver options)."""
-    return adapter_class(engine.url.get_backend_name())(engine, owned=owned)
+    adapter = adapter_class(engine.url.get_backend_name())(engine, owned=owned)
+    adapter.memory_mb = memory_mb
+    return adapter
 
 
 def adapter_class(backend: str) -> type["SQLAlchemyAdapter"]:
@@ -169,6 +173,7 @@ class SQLAlchemyAdapter:
 
     kind = "sqlalchemy"
     engine_name = "the database"
+    memory_mb: int | None = None   # Ask.max_memory_mb: engines with a per-query memory setting apply it
     # SQLAlchemy driver name -> (module to import, package to install); the order is our
     # preference when a URL names no driver (SQLAlchemy would insist on its own default).
     DRIVERS: dict[str, tuple[str, str]] = {}
