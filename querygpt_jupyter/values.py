@@ -82,7 +82,11 @@ def timestamp_text(value: "pd.Timestamp") -> str:
     """ISO 8601 as pandas' JSON writes it (milliseconds, UTC as Z), with microseconds when present."""
     if value.tzinfo is not None:
         value = value.tz_convert("UTC")
-    text = value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    try:
+        text = value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    except (NotImplementedError, ValueError):   # beyond Python's datetime (DuckDB's 'infinity' arrives as year 294247)
+        text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+                f"{value.second:02d}.{value.microsecond:06d}")
     if value.microsecond % 1000 == 0:
         text = text[:-3]
     return text + ("Z" if value.tzinfo is not None else "")

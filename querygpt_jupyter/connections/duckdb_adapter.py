@@ -78,10 +78,13 @@ def _read_within(relation, budget: "Budget") -> "pd.DataFrame":
     cell = budget.caps.cell
     kinds = [str(t).upper() for t in relation.types]
     names = list(relation.columns)
-    if len(set(names)) == len(names) and any(kind in _CUT_IN_ENGINE for kind in kinds):
+    if len(set(names)) == len(names) and any(kind in _CUT_IN_ENGINE or _as_text(kind) for kind in kinds):
         projection = []
         for name, kind in zip(names, kinds):
             column = duckdb.ColumnExpression(name)
+            if _as_text(kind):   # DuckDB's own text of it: exact, where Arrow would lose or refuse it
+                column = column.cast(duckdb.sqltype("VARCHAR")).alias(name)
+                kind = "VARCHAR"
             if kind == "VARCHAR":
                 column = duckdb.FunctionExpression("left", column, duckdb.ConstantExpression(cell + 1)).alias(name)
             elif kind == "BLOB":
@@ -102,7 +105,66 @@ def _read_within(relation, budget: "Budget") -> "pd.DataFrame":
     finally:
         reader.close()   # ends DuckDB's pending result before the rollback
     schema = batches[0].schema if batches else reader.schema
-    return pa.Table.from_batches(batches, schema=schema).to_pandas()
+    return _frame(pa.Table.from_batches(batches, schema=schema))
+
+
+# Types DuckDB hands to Arrow wrongly or that pandas cannot hold (UHUGEINT arrives as a negative
+# decimal, VARINT and BIT as raw bytes, a UNION not at all): fetched as DuckDB's text instead.
+_TEXT_TYPES = frozenset({"UHUGEINT", "VARINT", "BIGNUM", "BIT"})
+
+
+def _as_text(kind: str) -> bool:
+    return kind in _TEXT_TYPES or kind.startswith("UNION(")
+
+
+def _frame(table) -> "pd.DataFrame":
+    """Arrow to pandas; a column pandas cannot hold (a DATE of 'infinity' overflows Python's
+    dates) comes as text, so one odd value never costs the whole answer, and lists or structs
+    of zoned timestamps as Python values (pandas' arrays inside them drop the zone)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    zoned = {i for i, field in enumerate(table.schema) if pa.types.is_nested(field.type) and "tz=" in str(field.type)}
+    if not zoned:
+        try:
+            return table.to_pandas()
+        except (ValueError, OverflowError, pa.ArrowNotImplementedError):
+            pass
+    columns = {}
+    for i, column in enumerate(table.columns):
+        try:
+            columns[i] = pd.Series(column.to_pylist(), dtype=object) if i in zoned else column.to_pandas()
+        except (ValueError, OverflowError, pa.ArrowNotImplementedError):
+            columns[i] = pd.Series(_texts(column), dtype=object)
+    frame = pd.DataFrame(columns)
+    frame.columns = table.column_names
+    return frame
+
+
+def _texts(column) -> list:
+    """Each value as text; dates and timestamps out of Python's range as DuckDB writes them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_date32(column.type) or pa.types.is_timestamp(column.type):
+        storage = pc.cast(column, pa.int32() if pa.types.is_date32(column.type) else pa.int64()).to_pylist()
+        edge = 2**31 - 1 if pa.types.is_date32(column.type) else 2**63 - 1
+        out = []
+        for value, raw in zip(column, storage):
+            if raw is None:
+                out.append(None)
+            elif abs(raw) >= edge - 1:
+                out.append("infinity" if raw > 0 else "-infinity")
+            else:
+                try:
+                    out.append(value.as_py())
+                except (ValueError, OverflowError):
+                    out.append(str(raw))
+        return out
+    try:
+        return pc.cast(column, pa.string()).to_pylist()
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return [None if not value.is_valid else str(value) for value in column]
 
 
 def _type_name(data_type: str) -> str:
@@ -187,7 +249,7 @@ class DuckDBAdapter:
             try:
                 relation = self._con.sql(statement)
                 if budget is None:
-                    return relation.to_arrow_table().to_pandas()
+                    return _frame(relation.to_arrow_table())
                 return _read_within(relation, budget)
             finally:
                 self._con.execute("ROLLBACK")

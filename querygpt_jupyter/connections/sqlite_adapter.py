@@ -101,15 +101,30 @@ class SQLiteAdapter:
     def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Cancelled by interrupt(). Rows are stepped in batches sized by what came so far and
         stop at the budget (sql/budget.py); the statement is then reset, its rest never read."""
+        with self._lock:
+            try:
+                return self._read(sql, budget)
+            except sqlite3.OperationalError as error:
+                if "decode" not in str(error):
+                    raise
+            # Text that is not UTF-8 (SQLite stores what it is given): read again, such bytes as U+FFFD.
+            if budget is not None:
+                budget.restart()
+            self._con.text_factory = lambda raw: raw.decode("utf-8", "replace")
+            try:
+                return self._read(sql, budget)
+            finally:
+                self._con.text_factory = str
+
+    def _read(self, sql: str, budget: "Budget | None") -> "pd.DataFrame":
         from ..sql.budget import read_rows
 
-        with self._lock:
-            cursor = self._con.execute(sql)
-            try:
-                names = [d[0] for d in cursor.description or ()]
-                return read_rows(cursor.fetchmany, names, budget)
-            finally:
-                cursor.close()
+        cursor = self._con.execute(sql)
+        try:
+            names = [d[0] for d in cursor.description or ()]
+            return read_rows(cursor.fetchmany, names, budget)
+        finally:
+            cursor.close()
 
     def interrupt(self) -> None:
         self._con.interrupt()

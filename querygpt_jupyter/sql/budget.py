@@ -27,6 +27,10 @@ class Budget:
 
     def __init__(self, caps: "ByteCaps"):
         self.caps = caps
+        self.restart()
+
+    def restart(self) -> None:
+        """Nothing spent: for a reader that starts the result over."""
         self.used = 0
         self.rows_kept = 0
         self.spent = False
