@@ -61,37 +61,38 @@ class Budget:
 
     # -- Arrow record batches -------------------------------------------------------------------
     def take_batch(self, batch: "pa.RecordBatch") -> "pa.RecordBatch":
-        """The batch's first rows that fit, with long text and blob values cut."""
+        """The batch's first rows that fit, with long text and blob values cut. Cheap when
+        nothing is long and the batch fits: sizes per row are computed only when needed."""
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        columns = []
-        sizes = np.zeros(batch.num_rows, dtype=np.int64)
-        for name, column in zip(batch.schema.names, batch.columns):
-            kind = column.type
-            if _is_text(kind) or _is_blob(kind):
-                lengths = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-                if len(lengths) and lengths.max() > self.caps.cell:
-                    column = _cut_column(column, self.caps.cell)
-                    self.cut_columns.setdefault(str(name))
-                    lengths = np.minimum(lengths, self.caps.cell)
-                sizes += lengths + VALUE_COST
-            elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
-                counts = np.diff(column.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
-                sizes += counts * VALUE_COST + VALUE_COST
-            else:
-                sizes += VALUE_COST
-            columns.append(column)
+        columns = [self._cut(name, column) for name, column in zip(batch.schema.names, batch.columns)]
         batch = pa.RecordBatch.from_arrays(columns, schema=_schema_of(batch.schema, columns))
+        whole = sum(_span(column) for column in columns) + VALUE_COST * batch.num_rows * max(1, len(columns))
+        if self.used + whole <= self.caps.total:
+            self.used += whole
+            self.rows_kept += batch.num_rows
+            return batch
+        sizes = np.full(batch.num_rows, VALUE_COST * max(1, len(columns)), dtype=np.int64)
+        for column in columns:
+            sizes += _lengths(column)
         total = np.cumsum(sizes) + self.used
         keep = int(np.searchsorted(total, self.caps.total, side="right"))
-        if keep < batch.num_rows:
-            self.spent = True
-            batch = batch.slice(0, keep)
+        self.spent = keep < batch.num_rows
         self.used = int(total[keep - 1]) if keep else self.used
         self.rows_kept += keep
-        return batch
+        return batch.slice(0, keep)
+
+    def _cut(self, name: str, column: "pa.Array") -> "pa.Array":
+        if not (_is_text(column.type) or _is_blob(column.type)) or _span(column) <= self.caps.cell:
+            return column   # no value can be longer than the cap
+        import pyarrow.compute as pc
+
+        longest = pc.max(pc.utf8_length(column) if _is_text(column.type) else pc.binary_length(column)).as_py()
+        if longest is None or longest <= self.caps.cell:   # the cap counts characters of text
+            return column
+        self.cut_columns.setdefault(str(name))
+        return _cut_column(column, self.caps.cell)
 
     # -- what the caps did -------------------------------------------------------------------------
     def notes(self) -> tuple[str, ...]:
@@ -149,6 +150,38 @@ def cut_value(value: Any, limit: int) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > limit:
         return bytes(value[:limit])
     return value
+
+
+def _span(column: "pa.Array") -> int:
+    """Bytes of text or blob values, or items of lists and maps times VALUE_COST, in the column:
+    read off its offsets, without a pass over the values."""
+    kind = column.type
+    if _is_text(kind) or _is_blob(kind) or _is_list(kind):
+        offsets = getattr(column, "offsets", None)
+        if offsets is not None and len(offsets):
+            span = int(offsets[len(offsets) - 1].as_py()) - int(offsets[0].as_py())
+            return span * (VALUE_COST if _is_list(kind) else 1)
+        return int(_lengths(column).sum())
+    return 0
+
+
+def _lengths(column: "pa.Array"):
+    """Per value: bytes of text and blobs, items of lists and maps times VALUE_COST, else 0."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if _is_text(kind) or _is_blob(kind):
+        return pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if _is_list(kind) and getattr(column, "offsets", None) is not None:
+        return np.diff(column.offsets.to_numpy(zero_copy_only=False)).astype(np.int64) * VALUE_COST
+    return np.zeros(len(column), dtype=np.int64)
+
+
+def _is_list(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind)
 
 
 def _cut_column(column: "pa.Array", limit: int) -> "pa.Array":
