@@ -407,6 +407,34 @@ def test_duckdb_wall_alone_stops_the_attack(request, engine, sql, folders, guard
     _attack(request.getfixturevalue(engine), folders, sql, guard_on=False)
 
 
+# The analyst's own writable DuckDB connection has one wall for file reads (docs/databases.md):
+# pinned, so that the day DuckDB can sandbox a shared database this fails and the label goes.
+READ_CANARY = "SELECT * FROM read_text('../secret/canary.csv')"
+
+
+def test_own_duckdb_connection_is_labelled_as_one_wall(own_duckdb, folders):
+    answer = qg.run_sql(f"SELECT count(*) AS n FROM {PROTECTED}", db=own_duckdb.db, chart=False)
+    assert answer.error is None and "one wall" in answer.to_dict()["connection"]
+
+
+def test_own_duckdb_connection_file_reads_are_refused_by_the_guard(own_duckdb, folders):
+    answer = qg.run_sql(READ_CANARY, db=own_duckdb.db, chart=False)
+    assert answer.error is not None and answer.error.code == "PERMISSION_DENIED" and CANARY not in str(answer.to_dict())
+
+
+def test_own_duckdb_connection_file_reads_meet_the_guard_alone(own_duckdb, folders, guard_off):
+    answer = qg.run_sql(READ_CANARY, db=own_duckdb.db, chart=False)
+    assert answer.error is None and CANARY in str(answer.to_dict()["rows"])   # the documented gap
+
+
+def test_the_same_file_by_path_has_both_walls(folders, guard_off):
+    path = folders / "closed.duckdb"
+    _duckdb_file(path)   # written, then closed: the product opens it read-only in the sandbox
+    answer = qg.run_sql(READ_CANARY, db=str(path), chart=False)
+    assert answer.error is not None and CANARY not in str(answer.to_dict())
+    assert "one wall" not in answer.to_dict()["connection"]
+
+
 @pytest.mark.parametrize("engine", ["sqlite_file", "own_sqlite"])
 @pytest.mark.parametrize("sql", ATTACKS["sqlite"])
 def test_sqlite_wall_alone_stops_the_attack(request, engine, sql, folders, guard_off):

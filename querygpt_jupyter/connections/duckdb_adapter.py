@@ -40,6 +40,13 @@ def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) 
     con.execute("SET lock_configuration = true")
 
 
+# What the label of the analyst's own DuckDB connection says: DuckDB 2.0 has no sandbox for a
+# database another connection of this process opened writable (measured on 2.0.1: ATTACH …
+# (READ_ONLY) from a fresh instance is a "Unique file handle conflict", connect(path,
+# read_only=True) a "different configuration", and enable_external_access / allowed_directories
+# are GLOBAL-only settings), so file reads outside the allowed folders meet the guard alone.
+SHARED_ONE_WALL = "(shared; one wall: file reads checked by the guard only)"
+
 # SELECT, and MULTI: DuckDB's own expansion of one PIVOT whose columns it must look up first (a
 # statement of the text, expanded by DuckDB — not a second statement of the text).
 QUERY_STATEMENT_TYPES = frozenset({"SELECT", "MULTI"})
@@ -215,7 +222,7 @@ class DuckDBAdapter:
         the walls are the guard, DuckDB's own parse (one SELECT) and the rollback; pass the file's
         path instead (with the writable connection closed) for the read-only sandbox.
         """
-        return cls(user_con.cursor(), f"{label} (shared; not sandboxed)", owned=True)
+        return cls(user_con.cursor(), f"{label} {SHARED_ONE_WALL}", owned=True)
 
     @classmethod
     def for_frames(cls, frames: "dict[str, pd.DataFrame]", allowed_paths: tuple[str, ...],

@@ -74,9 +74,9 @@ def _has_temporary_objects(con: Any) -> bool:
 def _duckdb_itself(con: Any, name: str) -> Any:
     """The analyst's connection itself (not a cursor, which would miss its registered frames),
     every query rolled back; its catalogue is cached in memory only, per connection."""
-    from .duckdb_adapter import DuckDBAdapter
+    from .duckdb_adapter import SHARED_ONE_WALL, DuckDBAdapter
 
-    adapter = DuckDBAdapter(con, f"duckdb connection {name} (shared; not sandboxed)", owned=False)
+    adapter = DuckDBAdapter(con, f"duckdb connection {name} {SHARED_ONE_WALL}", owned=False)
     adapter.data_version = f"connection {id(con)}"
     return adapter
 
