@@ -1,4 +1,4 @@
-"""Stage 5, build: the SQL for a reading, built as sqlglot expressions, and the chart it calls for.
+"""Stage 6, build: the SQL for a reading, built as sqlglot expressions, and the chart it calls for.
 
 Quoting and dialects are right by construction (no SQL strings are pasted together); a join is
 `FROM many JOIN one ON` its foreign key, with every column qualified by its table.

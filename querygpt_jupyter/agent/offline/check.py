@@ -1,4 +1,4 @@
-"""Stage 4, check: refuse readings that are well formed but may count or filter the wrong thing.
+"""Stage 5, check: refuse readings that are well formed but may count or filter the wrong thing.
 
 Both checks look beyond the question's table (another table naming the same value) or into the
 data (rows that repeat one thing), which the reader cannot see from the words alone.
@@ -11,8 +11,8 @@ from ...connections.catalog import Catalog, Column, Table
 from .build import where_clause
 from .outcome import refuse
 from .query import Query
+from .link.values import samples_incomplete
 from .tokens import name_stems
-from .values import samples_incomplete
 from .view import JoinView, name_column
 
 if TYPE_CHECKING:

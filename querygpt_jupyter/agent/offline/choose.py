@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...connections.catalog import Catalog, Table
-from .columns import link_columns
-from .keywords import link_keywords, link_top
-from .mentions import Links
+from .link.columns import link_columns
+from .link.keywords import link_keywords, link_top
+from .link.mentions import Links, table_mentions
+from .link.values import link_values
 from .outcome import refuse
 from .tokens import Token, Words, name_stems, tokenise
-from .values import link_values
 from .view import name_column, namesake_column
 from .vocabulary import CONJUNCTIONS, FUNCTION_WORDS, KEYWORD_WORDS
 
@@ -37,12 +37,6 @@ def choose(words: Words) -> Subject:
     """The one table the question is about, or a refusal (then a join may answer: join.py)."""
     table, mentions = _choose_table(list(words.tokens), words.catalog, words.question, words.probe)
     return Subject(words, table, tuple(mentions))
-
-
-def table_mentions(tokens: list[Token], table: Table) -> list[tuple[int, int]]:
-    stems = name_stems(table.name)
-    n = len(stems)
-    return [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]
 
 
 def _choose_table(tokens: list[Token], catalog: Catalog, question: str,

@@ -1,4 +1,4 @@
-"""Stage 6, explain: one sentence saying what the SQL computes, in the order a reader checks it.
+"""Stage 7, explain: one sentence saying what the SQL computes, in the order a reader checks it.
 
 It is written from the reading, not from the SQL, so a wrong reading shows in plain words
 (every filter names its column as stored: `products.category` in a join).

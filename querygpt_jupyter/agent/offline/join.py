@@ -1,4 +1,4 @@
-"""Stage 2b, join: a question one table cannot answer, read against two tables linked by one key.
+"""Stage 2, failing that — join: a question one table cannot answer, read against two tables linked by one key.
 
 Tried only when the one-table reading refuses, so one-table answers never change. Each linked
 pair is read as a `JoinView` through the same reading stages, and answered only for readings the

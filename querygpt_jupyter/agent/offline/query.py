@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...connections.catalog import Column, Table
-from .mentions import Span
+from .link.mentions import Span
 
 
 @dataclass(frozen=True)

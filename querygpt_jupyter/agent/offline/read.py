@@ -1,4 +1,4 @@
-"""Stage 3, read: the linked mentions, in question order, read as one query (`Query`).
+"""Stage 4, read: the linked mentions, in question order, read as one query (`Query`).
 
 Filters first, then who is ranked (top/which), then groups, aggregates, counts and distinct; a
 mention left unused means the question was not understood, and the shape is then settled (or
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...connections.catalog import Column, Table
-from .mentions import Span
+from .link.mentions import Span
 from .outcome import refuse
 from .query import Measure, Query
 from .tokens import Token, name_stems

@@ -1,4 +1,4 @@
-"""Link stage, leftovers: every word no earlier link claimed is accounted for, or the planner refuses.
+"""Stage 3, link — leftovers: every word no earlier link claimed is accounted for, or the planner refuses.
 
 This is what keeps the planner honest: no word is dropped silently. Each is used, known
 filler, a harmless head noun (`weather types`), or the reason for a refusal that names it.
@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...connections.catalog import Catalog, Table
-from .columns import head_words
-from .mentions import Links, Span
-from .outcome import refuse
-from .tokens import name_stems, normalised
-from .values import value_variants
-from .view import member_tables
-from .vocabulary import (
+from ....connections.catalog import Catalog, Table
+from ..outcome import refuse
+from ..tokens import name_stems, normalised
+from ..view import member_tables
+from ..vocabulary import (
     CONJUNCTIONS, COUNT_SUPERLATIVES, GENERIC_NOUNS, KEYWORD_WORDS, ROW_NOUNS, STOPWORDS, TIME_UNITS, UNSUPPORTED,
 )
+from .columns import head_words
+from .mentions import Links, Span
+from .values import value_variants
 
 
 def link_rest(links: Links, table: Table, catalog: Catalog) -> None:

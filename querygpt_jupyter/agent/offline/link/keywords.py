@@ -1,12 +1,12 @@
-"""Link stage, keywords: the general vocabulary (how many, average, per, top 5, which …).
+"""Stage 3, link — keywords: the general vocabulary (how many, average, per, top 5, which …).
 
 Runs after columns, so `temp min` is a column before `min` is an aggregate.
 """
 from __future__ import annotations
 
+from ..tokens import Token
+from ..vocabulary import KEYWORDS, TOP_WORDS
 from .mentions import Links, Span
-from .tokens import Token
-from .vocabulary import KEYWORDS, TOP_WORDS
 
 
 def link_top(links: Links) -> list[Span]:

@@ -1,4 +1,4 @@
-"""Link stage, values: runs of words that spell a value stored in a column (`Texas`, `rainy`).
+"""Stage 3, link — values: runs of words that spell a value stored in a column (`Texas`, `rainy`).
 
 Looked up in the catalogue's samples, then, for text columns whose samples may be incomplete,
 with one probe call per column. A value of several columns must be told apart by the question.
@@ -8,16 +8,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ...connections.catalog import Column, Table
-from ...connections.introspect import SAMPLES_PER_COLUMN
+from ....connections.catalog import Column, Table
+from ....connections.introspect import SAMPLES_PER_COLUMN
+from ..outcome import refuse
+from ..tokens import Token, normalised
+from ..view import JoinView, name_column, origin
+from ..vocabulary import CONJUNCTIONS
 from .mentions import Links, Span
-from .outcome import refuse
-from .tokens import Token, normalised
-from .view import JoinView, name_column, origin
-from .vocabulary import CONJUNCTIONS
 
 if TYPE_CHECKING:
-    from .probe import ValueProbe
+    from ..probe import ValueProbe
 
 
 def value_variants(token: Token) -> list[str]:

@@ -1,4 +1,4 @@
-"""The board the link stages write on: which tokens of the question are linked to what.
+"""Stage 3, link — the board its steps write on: which tokens of the question are linked to what.
 
 Linking is greedy and ordered (columns before keywords before values), so a stage only claims
 tokens still free and never steals one; `Span.used` is then set by the reader as it reads them.
@@ -6,9 +6,12 @@ tokens still free and never steals one; `Span.used` is then set by the reader as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .tokens import Token
+from ..tokens import Token, name_stems
+
+if TYPE_CHECKING:
+    from ....connections.catalog import Table
 
 
 @dataclass(eq=False)
@@ -53,3 +56,10 @@ class Links:
                 seen.add(id(span))
                 out.append(span)
         return out
+
+
+def table_mentions(tokens: list[Token], table: Table) -> list[tuple[int, int]]:
+    """Token ranges naming `table` (by the stems of its name)."""
+    stems = name_stems(table.name)
+    n = len(stems)
+    return [(i, i + n) for i in range(len(tokens) - n + 1) if tuple(t.stem for t in tokens[i:i + n]) == stems]

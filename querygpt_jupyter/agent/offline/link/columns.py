@@ -1,4 +1,4 @@
-"""Link stage, columns: every way a question may name a column, claimed longest first.
+"""Stage 3, link — columns: every way a question may name a column, claimed longest first.
 
 Also used, table by table, to guess the table when the question names none (choose.py).
 """
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ...connections.catalog import Column, Table
+from ....connections.catalog import Column, Table
+from ..tokens import Token, name_stems
+from ..view import JoinColumn, JoinView
+from ..vocabulary import FUNCTION_WORDS, KEYWORD_WORDS, UNSUPPORTED
 from .mentions import Links, Span
-from .tokens import Token, name_stems
-from .view import JoinColumn, JoinView
-from .vocabulary import FUNCTION_WORDS, KEYWORD_WORDS, UNSUPPORTED
 
 _FULL, _INITIALS, _PARTIAL, _ABBREVIATION = 0, 1, 2, 3
 

@@ -1,4 +1,4 @@
-"""Stage 2 → 3, link: every word of the question tied to what it names, before anything is read.
+"""Stage 3, link: every word of the question tied to what it names, before anything is read.
 
 Order matters and is fixed here: the subject's table names, then columns (longest first, so
 `temp min` is a column before `min` is a keyword), top-N, keywords, stored values, and last the
@@ -7,14 +7,17 @@ words left over, which must all be accounted for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .choose import Subject, table_mentions
+from ..view import JoinView, member_tables
 from .columns import link_columns
 from .keywords import link_keywords, link_top
 from .leftovers import link_rest
-from .mentions import Links, Span
+from .mentions import Links, Span, table_mentions
 from .values import link_values
-from .view import JoinView, member_tables
+
+if TYPE_CHECKING:
+    from ..choose import Subject
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ def link(subject: Subject) -> Mentions:
     links = Links(tokens)
     if isinstance(table, JoinView):
         link_columns(links, table, min_words=2)
-        named = [(start, end, member) for member in member_tables(table) for start, end in table_mentions(tokens, member)]
+        named = [(start, end, member) for member in member_tables(table)
+                 for start, end in table_mentions(tokens, member)]
         for start, end, member in sorted(named, key=lambda m: m[0] - m[1]):  # longest first
             if links.free(start, end):
                 links.claim(Span("table", start, end, member))
