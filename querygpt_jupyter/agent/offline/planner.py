@@ -50,7 +50,7 @@ class OfflinePlanner:
 
     def plan(self, question: str, catalog: Catalog, probe: ValueProbe | None = None) -> Plan:
         request = tokens.Request(question, catalog, RememberingProbe(probe) if probe is not None else None)
-        words = run(STAGES[:1], request)
+        words = STAGES[0](request)  # tokens.split: its refusals are final, no join is tried
         try:
             return run(STAGES[1:], words)
         except AgentFailure as refusal:
