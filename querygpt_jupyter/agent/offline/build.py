@@ -112,7 +112,7 @@ def _select(q: Query, dialect: str) -> tuple[str, str | None]:
         else:
             chart = "none"
     elif q.row_level:
-        columns = list(dict.fromkeys(q.projections + ([q.order_key] if q.order_key and q.projections else [])))
+        columns = list(dict.fromkeys([*q.projections, *([q.order_key] if q.order_key and q.projections else [])]))
         select = exp.select(*([_col(c) for c in columns] or [exp.Star()])).from_(source)
         if q.order_key is not None:
             select = select.order_by(_ordered(_col(q.order_key), (q.superlative or q.top_direction) == "desc"))

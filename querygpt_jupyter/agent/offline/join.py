@@ -109,7 +109,7 @@ def _check_join(q: Query, view: JoinView) -> None:
         if m.func in ("sum", "avg") and isinstance(m.column, JoinColumn) and m.column.table == one:
             raise refuse(f"{FUNC_WORDS[m.func].capitalize()} of {m.column.name} across the join would weigh each "
                          f"row of {one} by its number of rows in {many}; the offline planner will not guess.")
-    columns = q.groups + q.distinct + q.projections + [c for c, _ in q.filters.values()]
+    columns = [*q.groups, *q.distinct, *q.projections, *(c for c, _ in q.filters.values())]
     columns += [m.column for m in q.measures if m.column is not None]
     used = {c.table for c in columns if isinstance(c, JoinColumn)} | ({many} if q.counted else set())
     if used != {many, one}:

@@ -6,7 +6,8 @@ refused) from the whole question.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ...connections.catalog import Column, Table
@@ -33,9 +34,54 @@ class Reading:
 def read(mentions: Mentions) -> Reading:
     """The query the mentions ask for, its shape settled; refuses a mention it cannot use."""
     words, table = mentions.subject.words, mentions.subject.table
-    query = _Reader(list(mentions.spans), table, list(words.tokens)).read()
-    _settle_shape(query, any(t.text in LIST_VERBS for t in words.tokens))
-    return Reading(mentions.subject, query)
+    draft = _Reader(list(mentions.spans), table, list(words.tokens)).read()
+    _settle_shape(draft, any(t.text in LIST_VERBS for t in words.tokens))
+    return Reading(mentions.subject, draft.freeze())
+
+
+@dataclass
+class _Draft:
+    """The query as the reader fills it in, mention by mention; `freeze` hands it on."""
+
+    table: Table
+    filters: dict[str, tuple[Column, list[Any]]] = field(default_factory=dict)
+    groups: list[Column] = field(default_factory=list)
+    measures: list[Measure] = field(default_factory=list)
+    distinct: list[Column] = field(default_factory=list)
+    projections: list[Column] = field(default_factory=list)
+    row_level: bool = False          # rows of the table, not aggregates (top 5 cars by weight)
+    which_rows: bool = False         # "which cars …": row-level only if a superlative follows
+    which_column: bool = False       # "which cities …": ranked groups, or a plain list of values
+    order_key: Column | None = None  # row-level sort column
+    order_by_measure: bool = False
+    top_entity: Span | None = None
+    top_direction: str | None = None
+    superlative: str | None = None
+    limit: int | None = None
+    plain_first: bool = False        # "first 5 rows": a LIMIT without a sort
+    counted: list[Span | None] = field(default_factory=list)  # the noun each COUNT(*) counts, if named
+
+    def freeze(self) -> Query:
+        return Query(self.table, MappingProxyType({name: (column, tuple(values))
+                                                   for name, (column, values) in self.filters.items()}),
+                     tuple(self.groups), tuple(self.measures), tuple(self.distinct), tuple(self.projections),
+                     self.row_level, self.order_key, self.order_by_measure, self.top_direction,
+                     self.superlative, self.limit, self.plain_first, tuple(self.counted))
+
+    def add_measure(self, measure: Measure) -> None:
+        if measure not in self.measures:
+            self.measures.append(measure)
+
+    def count_rows(self, noun: Span | None) -> None:
+        """COUNT(*), remembering what the question counts: one table's rows are its rows, but in a
+        join only the `many` side's are (see `_check_join`)."""
+        self.add_measure(Measure("count", None))
+        self.counted.append(noun)
+
+    def add_filter(self, column: Column, value: Any) -> None:
+        values = self.filters.setdefault(column.name, (column, []))[1]
+        if value not in values:
+            values.append(value)
 
 
 _DIRECTION = {"max": "desc", "latest": "desc", "min": "asc", "earliest": "asc"}
@@ -49,7 +95,7 @@ class _Reader:
 
     def __init__(self, spans: list[Span], table: Table, tokens: list[Token]):
         self.s = [s for s in spans if s.kind not in ("ambiguous",)]
-        self.q = Query(table)
+        self.q = _Draft(table)
         self._implicit_which(tokens)
 
     def _implicit_which(self, tokens: list[Token]) -> None:
@@ -83,7 +129,7 @@ class _Reader:
             return in_view(self.q.table, span.arg, namesake_column(span.arg))
         return span.arg if span.kind == "column" else None
 
-    def read(self) -> Query:
+    def read(self) -> _Draft:
         for span in self.s:
             if span.kind == "filler":
                 span.used = True
@@ -404,7 +450,7 @@ def _as_literal_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _settle_shape(q: Query, has_list_verb: bool) -> None:
+def _settle_shape(q: _Draft, has_list_verb: bool) -> None:
     """Settle the readings that depend on the whole question (`which airports …` without a
     superlative is a listing) and refuse combinations the builder would have to guess at."""
     if q.measures:
