@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from querygpt_jupyter.agent.offline import STAGES, OfflinePlanner, Plan
+from querygpt_jupyter.agent.offline import read as read_stage
 from querygpt_jupyter.agent.offline.planner import READING, WRITING, run
 from querygpt_jupyter.agent.offline.tokens import Request
 from querygpt_jupyter.connections.catalog import Catalog, Column, Table
@@ -44,3 +45,10 @@ def test_every_hand_off_between_stages_is_frozen():
         assert dataclasses.is_dataclass(value), type(value).__name__
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(value, dataclasses.fields(value)[0].name, None)
+
+
+def test_reading_leaves_the_mentions_as_they_were_handed_on():
+    mentions = run(STAGES[:3], Request("Average horsepower per origin", CATALOG))
+    first = read_stage.read(mentions)
+    assert not any(span.used for span in mentions.spans)
+    assert read_stage.read(mentions).query == first.query

@@ -6,7 +6,7 @@ refused) from the whole question.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +32,10 @@ class Reading:
 
 
 def read(mentions: Mentions) -> Reading:
-    """The query the mentions ask for, its shape settled; refuses a mention it cannot use."""
+    """The query the mentions ask for, its shape settled; refuses a mention it cannot use. The
+    reader marks its own copies of the spans as used, so `mentions` stays as it was handed on."""
     words, table = mentions.subject.words, mentions.subject.table
-    draft = _Reader(list(mentions.spans), table, list(words.tokens)).read()
+    draft = _Reader([replace(s) for s in mentions.spans], table, list(words.tokens)).read()
     _settle_shape(draft, any(t.text in LIST_VERBS for t in words.tokens))
     return Reading(mentions.subject, draft.freeze())
 

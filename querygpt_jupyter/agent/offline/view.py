@@ -1,7 +1,8 @@
 """What the stages read as "the table": a catalogue table, or two joined along a foreign key.
 
 A `JoinView` is a `Table` whose columns are `JoinColumn`s, so the link and read stages work on a
-join unchanged; only the join's checks and the SQL builder look inside it.
+join unchanged; only the join's checks and the SQL builder look inside it. Also here: the column
+naming a table's rows (`name_column`), which several stages consult.
 """
 from __future__ import annotations
 

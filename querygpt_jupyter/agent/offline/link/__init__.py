@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Mentions:
-    """The subject's question as linked mentions, in question order (`Span.used` is the reader's)."""
+    """The subject's question as linked mentions, in question order."""
 
     subject: Subject
     spans: tuple[Span, ...]
