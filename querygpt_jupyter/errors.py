@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Iterator
 
 # ---------------------------------------------------------------------------------------------
 # Hints in the caller's own terms: a notebook user is told `%ask model …`, a shell user `--model …`,
@@ -118,8 +118,17 @@ class QueryGPTError(Exception):
 
 
 class AgentFailure(QueryGPTError):
+    """The planner gave no usable SQL. A model planner says what the failed turn cost and tried,
+    so the answer can show it."""
     code = "AGENT_FAILURE"
     exit_status = 5
+
+    def __init__(self, message: str, hint: str | None = None, *, usage: Any = None, attempts: tuple = (),
+                 model_ms: float = 0.0):
+        super().__init__(message, hint)
+        self.usage = usage          # answer.Usage, or None when no model was called
+        self.attempts = tuple(attempts)   # answer.Attempt, oldest first
+        self.model_ms = model_ms
 
 
 class ModelUnavailable(QueryGPTError):

@@ -202,9 +202,9 @@ class AskMagics(Magics):
         from IPython.display import display
 
         answers = self.session.answers
-        prompt = sum(a.usage.get("prompt_tokens", 0) for a in answers)
-        completion = sum(a.usage.get("completion_tokens", 0) for a in answers)
-        cost = sum(a.usage.get("cost_usd", 0.0) or 0.0 for a in answers)
+        prompt = sum(a.usage.prompt_tokens for a in answers)
+        completion = sum(a.usage.completion_tokens for a in answers)
+        cost = sum(a.usage.cost_usd or 0.0 for a in answers)
         stages: dict[str, float] = {}
         for a in answers:
             for stage, ms in a.timings.items():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from .. import errors
+from ..answer import Attempt, Usage
 from . import prompts
 from .llm import Completion, ModelClient, ToolsUnsupported
 from .tools import SUBMIT, TOOLS, run_tool
@@ -38,8 +39,8 @@ class ModelPlan:
     sql: str
     explanation: str
     chart_hint: str | None
-    usage: dict
-    attempts: tuple[dict, ...]
+    usage: Usage
+    attempts: tuple[Attempt, ...]
     transpiled_from: str | None = None
     prompt_tokens_first_call: int = 0
     model_ms: float = 0.0
@@ -62,9 +63,8 @@ class _Budget:
         self.retries_of_calls += completion.retries
         self.model_ms += completion.elapsed_ms
 
-    def usage(self) -> dict:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6), "model_retries": self.retries_of_calls}
+    def usage(self) -> Usage:
+        return Usage(self.prompt_tokens, self.completion_tokens, round(self.cost_usd, 6), self.retries_of_calls)
 
     def exhausted(self) -> str | None:
         if self.prompt_tokens + self.completion_tokens > self.limits.max_tokens:
@@ -90,7 +90,7 @@ class ModelPlanner:
     def plan(self, question: str, catalog: "Catalog", probe: Callable[[str], "pd.DataFrame"],
              validate: Callable[[str], str], history: tuple[prompts.PriorTurn, ...] = (),
              on_token: Callable[[str], None] | None = None,
-             on_attempt: Callable[[dict], None] | None = None) -> ModelPlan:
+             on_attempt: Callable[[Attempt], None] | None = None) -> ModelPlan:
         """`probe` runs a small guarded query; `validate` turns candidate SQL into checked SQL in
         the connection's dialect or raises the error to feed back."""
         from ..sql.schema_check import normalize_sql
@@ -101,7 +101,7 @@ class ModelPlanner:
         messages = [{"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=tools,
                                                                         examples=self.examples)},
                     *prompts.conversation(list(history)), {"role": "user", "content": question}]
-        attempts: list[dict] = []
+        attempts: list[Attempt] = []
         first_prompt_tokens = 0
         last_error: errors.QueryGPTError | None = None
         for _step in range(self.limits.max_steps):
@@ -121,7 +121,6 @@ class ModelPlanner:
             if candidate is None:
                 continue  # the model looked something up; give it the answer and ask again
             sql, chart, explanation, reply_to = candidate
-            attempt = {"sql": sql, "error": None}
             try:
                 if not sql:
                     raise errors.AgentFailure("The model's answer contained no SQL.",
@@ -132,30 +131,26 @@ class ModelPlanner:
                 raise
             except errors.QueryGPTError as error:
                 last_error = error
-                attempt["error"] = {"code": error.code, "kind": error.label, "message": str(error)}
-                attempts.append(attempt)
+                attempts.append(Attempt(sql, error))
                 if on_attempt:
-                    on_attempt(attempt)
-                if len([a for a in attempts if a["error"]]) > self.limits.max_retries:
+                    on_attempt(attempts[-1])
+                if len([a for a in attempts if a.error]) > self.limits.max_retries:
                     break
                 self._feed_back(messages, reply_to, error)
                 continue
-            attempts.append(attempt)
+            attempts.append(Attempt(sql))
             if on_attempt:
-                on_attempt(attempt)
+                on_attempt(attempts[-1])
             return ModelPlan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
                              transpiled_from, first_prompt_tokens, budget.model_ms)
         detail = f" Last error: {last_error.label}: {last_error}" if last_error else ""
         reason = budget.exhausted()
-        failure = errors.AgentFailure(
+        raise errors.AgentFailure(
             f"{self.model} gave no usable SQL after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             f"{' (' + reason + ')' if reason else ''}.{detail}",
             hint=f"Rephrase the question (name the table or columns), or try another model with {errors.how('check_model')}.",
+            usage=budget.usage(), attempts=tuple(attempts), model_ms=budget.model_ms,
         )
-        failure.usage = budget.usage()  # type: ignore[attr-defined]
-        failure.model_ms = budget.model_ms  # type: ignore[attr-defined]
-        failure.attempts = tuple(attempts)  # type: ignore[attr-defined]
-        raise failure
 
     def _tools_wanted(self) -> bool:
         if self.use_tools is not None:

@@ -180,26 +180,29 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
     def on_token(text: str) -> None:
         turn.emit("generating_sql", "", token=text)
 
-    def on_attempt(attempt: dict) -> None:
+    def on_attempt(attempt) -> None:
         answer.attempts.append(attempt)
-        if attempt["error"]:
-            turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt['error']['code']}); asking again…",
-                      attempt=attempt)
+        if attempt.error:
+            turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt.error.code}); asking again…",
+                      attempt=attempt.to_dict())
 
     began = time.perf_counter()
     turn.emit("generating_sql", f"Asking {options.model}…", model=options.model)
     try:
         plan = planner.plan(question, catalog, probe, validate, history=options.history, on_token=on_token,
                             on_attempt=on_attempt)
-    except errors.QueryGPTError as error:
-        answer.usage.update(getattr(error, "usage", {}) or {})
-        answer.timings["model"] = getattr(error, "model_ms", 0.0)
+    except errors.AgentFailure as error:
+        answer.usage = error.usage or answer.usage
+        answer.timings["model"] = error.model_ms
+        raise
+    except errors.QueryGPTError:
+        answer.timings["model"] = 0.0
         raise
     finally:
         answer.timings["generating_sql"] = (time.perf_counter() - began) * 1000 - inner_ms
     answer.sql = plan.sql
     answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
-    answer.usage.update(plan.usage)
+    answer.usage = plan.usage
     answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
     answer.explanation = plan.explanation if options.explain else ""
     if plan.transpiled_from:
@@ -235,7 +238,7 @@ def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: s
     answer = turn.answer
     if options.chart and answer.df is not None and len(answer.df):   # hint "none": only a why-not note
         if options.defer_chart:
-            answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
+            answer.defer_chart(lambda a: _chart(a, question, chart_hint, options))
             return
         with turn.stage("charting", "Choosing a chart…"):
             _chart(answer, question, chart_hint, options)
