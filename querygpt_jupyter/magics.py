@@ -308,10 +308,11 @@ def _model_available(cfg) -> bool:
 
     if cfg.model == OFFLINE_MODEL:
         return True
-    from .agent.llm import ModelClient, ModelSettings
+    from .agent.llm import ModelClient
+    from .agent.options import TurnOptions
 
     try:
-        ModelClient(ModelSettings(model=cfg.model, api_base=cfg.api_base, key_env=cfg.key_env)).check_ready()
+        ModelClient(TurnOptions.from_config(cfg).model_settings).check_ready()
     except errors.QueryGPTError:
         return False
     return True

@@ -28,9 +28,10 @@ CHART_HINTS = {"pie": "arc", "scatter": "point", "auto": None}
 
 @dataclass(frozen=True)
 class AgentLimits:
-    max_steps: int = 8            # model calls in one turn
-    max_retries: int = 3          # corrections after a failed candidate
-    max_tokens: int = 60_000      # prompt + completion tokens in one turn
+    """Bounds of one turn's loop; built from `Ask` by `TurnOptions.from_config`."""
+    max_steps: int                # model calls in one turn
+    max_retries: int              # corrections after a failed candidate
+    max_tokens: int               # prompt + completion tokens in one turn
     max_seconds: float = 180.0    # wall time of the whole turn
 
 
@@ -75,7 +76,7 @@ class _Budget:
 
 
 class ModelPlanner:
-    def __init__(self, client: ModelClient, limits: AgentLimits = AgentLimits(), use_tools: bool | None = None,
+    def __init__(self, client: ModelClient, limits: AgentLimits, use_tools: bool | None = None,
                  notes: str = "", examples: tuple[tuple[str, str], ...] = ()):
         self.examples = examples
         self.client = client

@@ -5,61 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from .. import errors
 from ..answer import Answer
 from ..events import Event, Listener, ignore
+from .options import TurnOptions  # noqa: F401  (the faces import it from here)
 
 if TYPE_CHECKING:
-    from ..config import Ask
     from ..connections.base import Adapter
 
 log = logging.getLogger("querygpt")
-
-
-@dataclass(frozen=True)
-class TurnOptions:
-    model: str
-    max_rows: int
-    timeout_s: float
-    allowed_paths: tuple[str, ...]
-    chart: bool = True
-    max_chart_rows: int = 5_000
-    explain: bool = True
-    api_base: str = ""
-    defer_chart: bool = False   # build the chart on first access of Answer.chart (run_sql from Python)
-    key_env: str = ""
-    tools: str = "auto"
-    notes: str = ""
-    max_steps: int = 8
-    max_retries: int = 3
-    max_tokens: int = 60_000
-    model_timeout_s: float = 60.0
-    model_retries: int = 3
-    history: tuple = ()         # PriorTurn records of this conversation, oldest first
-    examples: bool = True       # give the model question→SQL pairs marked correct on this connection
-    max_result_mb: int = 256
-    max_cell_kb: int = 1024
-
-    @classmethod
-    def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
-        return cls(
-            model=cfg.model, max_rows=cfg.max_rows, timeout_s=cfg.timeout_s,
-            allowed_paths=cfg.resolved_allowed_paths(), chart=cfg.chart,
-            max_chart_rows=cfg.max_chart_rows, explain=cfg.explain, api_base=cfg.api_base,
-            key_env=cfg.key_env, tools=cfg.tools, notes=cfg.resolved_notes(), max_steps=cfg.max_steps,
-            max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, model_timeout_s=cfg.model_timeout_s,
-            model_retries=cfg.model_retries, history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
-            examples=cfg.examples and cfg.history, max_result_mb=cfg.max_result_mb, max_cell_kb=cfg.max_cell_kb,
-        )
-
-    @property
-    def byte_caps(self):
-        from ..sql.execute import ByteCaps
-
-        return ByteCaps(cell=self.max_cell_kb * 1024, total=self.max_result_mb * 2**20)
 
 
 class _Turn:
@@ -266,14 +222,11 @@ def _planner_for(options: TurnOptions):
         from .offline import OfflinePlanner
 
         return OfflinePlanner()
-    from .llm import ModelClient, ModelSettings
-    from .model_planner import AgentLimits, ModelPlanner
+    from .llm import ModelClient
+    from .model_planner import ModelPlanner
 
-    settings = ModelSettings(model=options.model, api_base=options.api_base, key_env=options.key_env,
-                             timeout_s=options.model_timeout_s, max_retries=options.model_retries)
-    limits = AgentLimits(max_steps=options.max_steps, max_retries=options.max_retries, max_tokens=options.max_tokens)
     use_tools = {"on": True, "off": False}.get(options.tools)
-    return ModelPlanner(ModelClient(settings), limits, use_tools=use_tools, notes=options.notes)
+    return ModelPlanner(ModelClient(options.model_settings), options.limits, use_tools=use_tools, notes=options.notes)
 
 
 def _examples(question: str, connection: str) -> tuple[tuple[str, str], ...]:
