@@ -124,7 +124,7 @@ class AgentFailure(QueryGPTError):
     exit_status = 5
 
     def __init__(self, message: str, hint: str | None = None, *, usage: Any = None, attempts: tuple = (),
-                 model_ms: float = 0.0):
+                 model_ms: float | None = None):
         super().__init__(message, hint)
         self.usage = usage          # answer.Usage, or None when no model was called
         self.attempts = tuple(attempts)   # answer.Attempt, oldest first

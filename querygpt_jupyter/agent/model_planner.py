@@ -8,17 +8,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .. import errors
 from ..answer import Attempt, Usage
 from . import prompts
 from .llm import Completion, ModelClient, ToolsUnsupported
+from .plan import Plan, PlanTools
 from .tools import SUBMIT, TOOLS, run_tool
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..connections.catalog import Catalog
 
 _FENCED = re.compile(r"```(?:sql|SQL|postgresql|mysql|duckdb|sqlite)?\s*\n?(.*?)```", re.S)
@@ -33,18 +32,6 @@ class AgentLimits:
     max_retries: int              # corrections after a failed candidate
     max_tokens: int               # prompt + completion tokens in one turn
     max_seconds: float = 180.0    # wall time of the whole turn
-
-
-@dataclass(frozen=True)
-class ModelPlan:
-    sql: str
-    explanation: str
-    chart_hint: str | None
-    usage: Usage
-    attempts: tuple[Attempt, ...]
-    transpiled_from: str | None = None
-    prompt_tokens_first_call: int = 0
-    model_ms: float = 0.0
 
 
 @dataclass
@@ -88,13 +75,18 @@ class ModelPlanner:
     def model(self) -> str:
         return self.client.settings.model
 
-    def plan(self, question: str, catalog: "Catalog", probe: Callable[[str], "pd.DataFrame"],
-             validate: Callable[[str], str], history: tuple[prompts.PriorTurn, ...] = (),
-             on_token: Callable[[str], None] | None = None,
-             on_attempt: Callable[[Attempt], None] | None = None) -> ModelPlan:
-        """`probe` runs a small guarded query; `validate` turns candidate SQL into checked SQL in
-        the connection's dialect or raises the error to feed back."""
+    @property
+    def progress(self) -> str:
+        return f"Asking {self.model}…"
+
+    def plan(self, question: str, catalog: "Catalog", tools: PlanTools) -> Plan:
+        """`tools.probe` runs a small guarded query for the model's look-ups; `tools.validate`
+        turns candidate SQL into checked SQL in the connection's dialect or raises the error to
+        feed back."""
         from ..sql.schema_check import normalize_sql
+
+        probe, validate, history = tools.probe, tools.validate, tools.history
+        on_token, on_attempt = tools.on_token, tools.on_attempt
 
         self.client.check_ready()
         tools = self._tools_wanted()
@@ -142,8 +134,8 @@ class ModelPlanner:
             attempts.append(Attempt(sql))
             if on_attempt:
                 on_attempt(attempts[-1])
-            return ModelPlan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
-                             transpiled_from, first_prompt_tokens, budget.model_ms)
+            return Plan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
+                        transpiled_from, first_prompt_tokens, budget.model_ms)
         detail = f" Last error: {last_error.label}: {last_error}" if last_error else ""
         reason = budget.exhausted()
         raise errors.AgentFailure(

@@ -79,21 +79,8 @@ def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: 
         with turn.stage("schema", "Looking at the tables…"):
             catalog = introspect(adapter)
             answer.fingerprint = catalog.fingerprint
-        planner = _planner_for(options)
-        if hasattr(planner, "client"):
-            planner.examples = _examples(question, adapter.label) if options.examples else ()
-            _model_plan(turn, planner, question, catalog, adapter, options)
-        else:
-            with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
-                plan = planner.plan(question, catalog, _probe_for(adapter, options))
-            answer.sql = plan.sql
-            answer.explanation = plan.explanation if options.explain else ""
-            _check_run_chart(turn, plan.sql, adapter, options, question, plan.chart_hint)
-        if options.explain and answer.error is None:
-            from .summary import summarize
-
-            answer.plan_explanation = answer.explanation
-            answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
+        _plan_stage(turn, question, catalog, adapter, options)
+        _summary_stage(answer, options)
     return turn.finish()
 
 
@@ -109,15 +96,17 @@ def sql_turn(sql: str, adapter: "Adapter", options: TurnOptions, listener: Liste
     return turn.finish()
 
 
-def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter", options: TurnOptions) -> None:
-    """The model path: every candidate is checked and run inside the planner's loop, so a
-    database error goes back to the model like a schema error does."""
+def _plan_stage(turn: _Turn, question: str, catalog, adapter: "Adapter", options: TurnOptions) -> None:
+    """Plan: the planner's every candidate is checked and run through `validate`, so a database
+    error goes back to a model like a schema error does; the plan's SQL is what ran."""
     from ..sql import guard
     from ..sql.execute import run_query
+    from .plan import PlanTools, planner_for
 
     answer = turn.answer
     policy = guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths)
     inner_ms = 0.0
+    failed: dict = {}      # the SQL whose own error ended the plan, shown with that error
 
     def probe(sql: str):
         return run_query(adapter, guard.check(sql, policy), max_rows=20, timeout_s=min(options.timeout_s, 10.0)).df
@@ -129,6 +118,9 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
         began = time.perf_counter()
         try:
             checked = _check_and_run(turn, sql, adapter, options)
+        except errors.QueryGPTError as error:
+            failed.update(error=error, sql=sql)
+            raise
         finally:
             inner_ms += (time.perf_counter() - began) * 1000
         return guard.render(checked, adapter.dialect)
@@ -142,28 +134,46 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
             turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt.error.code}); asking again…",
                       attempt=attempt.to_dict())
 
+    planner = planner_for(options, question, adapter.label)
+    def look_up(sql: str):
+        from ..sql.execute import run_blocking
+
+        return run_blocking(adapter, sql, options.timeout_s)
+
+    tools = PlanTools(validate=validate, probe=probe, look_up=look_up, history=options.history,
+                      on_token=on_token, on_attempt=on_attempt)
     began = time.perf_counter()
-    turn.emit("generating_sql", f"Asking {options.model}…", model=options.model)
+    turn.emit("generating_sql", planner.progress, model=options.model)
     try:
-        plan = planner.plan(question, catalog, probe, validate, history=options.history, on_token=on_token,
-                            on_attempt=on_attempt)
-    except errors.AgentFailure as error:
-        answer.usage = error.usage or answer.usage
-        answer.timings["model"] = error.model_ms
-        raise
-    except errors.QueryGPTError:
-        answer.timings["model"] = 0.0
+        plan = planner.plan(question, catalog, tools)
+    except errors.QueryGPTError as error:
+        if failed.get("error") is error:     # the planner gave up on this SQL's own error
+            answer.sql = failed["sql"]
+        if isinstance(error, errors.AgentFailure):
+            answer.usage = error.usage or answer.usage
+            if error.model_ms is not None:
+                answer.timings["model"] = error.model_ms
         raise
     finally:
         answer.timings["generating_sql"] = (time.perf_counter() - began) * 1000 - inner_ms
     answer.sql = plan.sql
-    answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
-    answer.usage = plan.usage
+    if plan.model_ms is not None:
+        answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
+    answer.usage = plan.usage or answer.usage
     answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
     answer.explanation = plan.explanation if options.explain else ""
     if plan.transpiled_from:
         answer.notes.append(f"Transpiled from {plan.transpiled_from} to {adapter.dialect}.")
     _chart_stage(turn, options, question, plan.chart_hint)
+
+
+def _summary_stage(answer: Answer, options: TurnOptions) -> None:
+    """The planner's sentence becomes a finding read from the rows (the planner's stays for the record)."""
+    if options.explain and answer.error is None:
+        from .summary import summarize
+
+        answer.plan_explanation = answer.explanation
+        answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
 
 
 def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions):
@@ -213,37 +223,6 @@ def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions
     answer.chart_spec = build_spec(choice, data)
     answer.chart_note = choice.note
     answer.chart_description = describe_chart(choice, len(data))
-
-
-def _planner_for(options: TurnOptions):
-    from ..config import OFFLINE_MODEL
-
-    if options.model == OFFLINE_MODEL:
-        from .offline import OfflinePlanner
-
-        return OfflinePlanner()
-    from .llm import ModelClient
-    from .model_planner import ModelPlanner
-
-    use_tools = {"on": True, "off": False}.get(options.tools)
-    return ModelPlanner(ModelClient(options.model_settings), options.limits, use_tools=use_tools, notes=options.notes)
-
-
-def _examples(question: str, connection: str) -> tuple[tuple[str, str], ...]:
-    from ..history.index import default_index
-
-    try:
-        return tuple((r.question, r.sql) for r in default_index().examples(question, connection))
-    except Exception:  # examples improve a prompt; an unreadable index must not stop the turn
-        log.warning("querygpt: could not read examples from the history index", exc_info=True)
-        return ()
-
-
-def _probe_for(adapter: "Adapter", options: TurnOptions):
-    from ..sql.execute import run_blocking
-    from .offline import make_probe
-
-    return make_probe(lambda sql: run_blocking(adapter, sql, options.timeout_s), adapter.dialect)
 
 
 def _done_message(answer: Answer) -> str:
