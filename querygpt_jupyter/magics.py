@@ -59,7 +59,7 @@ class AskMagics(Magics):
 
     # -- a question (or SQL) -------------------------------------------------------------------
     def _ask(self, text: str, args, from_cell: bool) -> None:
-        from .agent.turn import sql_turn
+        from .conversation import run_turn
         from .display import show_answer
         from .render_progress import ProgressLine
 
@@ -68,15 +68,14 @@ class AskMagics(Magics):
         if args.new:
             self.session.new_conversation()
         prepared = prepare_turn(self.session, args.conn, question=text, sql=args.sql, model=args.model,
-                                chart=False if args.no_chart else None, view=args.view)
-        cfg, conn, adapter, options = prepared.config, prepared.connection, prepared.adapter, prepared.options
+                                chart=False if args.no_chart else None, view=args.view,
+                                replay=False if args.fresh else None)
+        cfg, conn = prepared.config, prepared.connection
         progress = ProgressLine(developer=cfg.view == "developer")
-        if args.sql:
-            answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))
-        else:
-            answer = self._replay_or_ask(text, adapter, cfg, options, progress, fresh=args.fresh)
+        result = run_turn(self.session, text, listener=progress, sql=args.sql, prepared=prepared,
+                          question=_question_from_header(text) if args.sql else None)
+        answer, turn = result.answer, result.record
         progress.close(answer)
-        turn = self.session.add_answer(prepared.stamp(answer))
         if answer.error is not None:
             from IPython.display import display
 
@@ -98,29 +97,6 @@ class AskMagics(Magics):
         if not args.sql and cfg.insert_cell:
             self.shell.set_next_input(reproducible_cell(answer, conn, name or variable_name(answer.question or "")),
                                       replace=False)
-
-    def _replay_or_ask(self, question: str, adapter, cfg, options, listener, fresh: bool):
-        """Reuse the SQL recorded for this question and schema (notebook first, then the index);
-        ask the model when there is none, when --fresh, or when the schema changed and a model is
-        available."""
-        from .agent.turn import ask_turn
-        from .connections.introspect import introspect
-        from .history.index import default_index
-        from .history.notebook import notebook_records
-        from .history.replay import find_replay
-
-        if fresh or not cfg.replay:
-            return ask_turn(question, adapter, options, listener)
-        fingerprint = introspect(adapter).fingerprint
-        match = find_replay(question, fingerprint, notebook_records(self.session.notebook()),
-                            default_index() if cfg.history else None)
-        if match is None:
-            return ask_turn(question, adapter, options, listener)
-        if match.schema_changed and _model_available(cfg):
-            answer = ask_turn(question, adapter, options, listener)
-            answer.notes.append("The schema changed since this question was last answered, so it was asked again.")
-            return answer
-        return _replayed(question, match, adapter, options, listener)
 
     # -- sub-commands ---------------------------------------------------------------------------
     def _cmd_connect(self, rest: str) -> None:
@@ -268,54 +244,6 @@ class AskMagics(Magics):
         from IPython.display import display
 
         display({"text/plain": self.ask.__doc__ or ""}, raw=True)
-
-
-def _replayed(question: str, match, adapter, options, listener):
-    from .agent.turn import sql_turn
-
-    record = match.record
-    from .charts.render import chart_mark
-
-    try:  # a record read from a notebook may be malformed: then no hint, never a TypeError
-        hint = chart_mark(record.chart) if record.chart else "none"
-    except (AttributeError, TypeError):
-        hint = None
-    hint = hint if isinstance(hint, str) else None
-    answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
-    answer.model = record.model
-    answer.replayed_from = match.source
-    answer.explanation = record.explanation or ""
-    when = _when(record.created_at)
-    answer.notes.append(f"Replayed the SQL {record.model} wrote {when} (from the {match.source}); --fresh asks again.")
-    if match.schema_changed:
-        answer.notes.append("The schema changed since it was recorded and no model is available to ask again.")
-    if options.explain and answer.error is None:
-        from .agent.summary import summarize
-
-        answer.plan_explanation = answer.explanation
-        answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
-    return answer
-
-
-def _when(timestamp: float) -> str:
-    import datetime
-
-    return "on " + datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def _model_available(cfg) -> bool:
-    from .config import OFFLINE_MODEL
-
-    if cfg.model == OFFLINE_MODEL:
-        return True
-    from .agent.llm import ModelClient
-    from .agent.options import TurnOptions
-
-    try:
-        ModelClient(TurnOptions.from_config(cfg).model_settings).check_ready()
-    except errors.QueryGPTError:
-        return False
-    return True
 
 
 def _check_identifier(name: str) -> None:

@@ -28,11 +28,14 @@ class TurnOptions:
     max_cell_kb: int
     model_settings: "ModelSettings"
     limits: "AgentLimits"
+    replay: bool                # reuse the SQL recorded for the same question and schema
+    replay_index: bool          # … looking in the history index too (Ask.history), not only the notebook
     history: tuple = ()         # PriorTurn records of this conversation, oldest first
+    notebook: str | None = None   # the notebook whose records replay reads first
     defer_chart: bool = False   # build the chart on first access of Answer.chart (run_sql from Python)
 
     @classmethod
-    def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
+    def from_config(cls, cfg: "Ask", history: tuple = (), notebook: str | None = None) -> "TurnOptions":
         """The one place options become what the turn, the model client and the agent loop get."""
         from .llm import ModelSettings
         from .model_planner import AgentLimits
@@ -45,7 +48,8 @@ class TurnOptions:
             model_settings=ModelSettings(model=cfg.model, api_base=cfg.api_base, key_env=cfg.key_env,
                                          timeout_s=cfg.model_timeout_s, max_retries=cfg.model_retries),
             limits=AgentLimits(max_steps=cfg.max_steps, max_retries=cfg.max_retries, max_tokens=cfg.max_tokens),
-            history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
+            replay=cfg.replay, replay_index=cfg.history,
+            history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (), notebook=notebook,
         )
 
     @property

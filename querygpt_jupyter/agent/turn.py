@@ -1,5 +1,12 @@
-"""One turn: question → context → plan → guard → execute → chart. This is where a question
-becomes SQL; every stage reports through the event stream and fills `Answer.timings`."""
+"""One turn: question → context → (replay | plan) → guard → execute → chart. This is where a
+question becomes SQL — a fresh one, a replayed one, one from the sidebar, `ask()` or the CLI:
+every face calls `run`. Every stage reports through the event stream and fills `Answer.timings`;
+an exception becomes a coded error in one place (`_Turn.capture`, through `errors.coded`).
+
+Why here and not a new `turn/` package: `agent/` already was where a turn is driven, every face
+imported it, and the planners it drives sit beside it (agent/plan.py: the `Planner` protocol).
+Connections are chosen before the turn by the faces (conversation.prepare_turn for the notebook
+and the sidebar, api.py for scripts and the CLI): a turn gets one open connection."""
 from __future__ import annotations
 
 import logging
@@ -54,16 +61,25 @@ class _Turn:
     def capture(self) -> Iterator[None]:
         try:
             yield
-        except errors.QueryGPTError as error:
-            self.answer.error = error
-        except KeyboardInterrupt:
-            self.answer.error = errors.QueryCancelled("The question was stopped (interrupted).")
-        except Exception as exc:  # a bug of ours: keep the traceback in the log, show one line
-            log.exception("querygpt: unexpected failure")
-            self.answer.error = errors.AgentFailure(
-                f"querygpt failed unexpectedly: {type(exc).__name__}: {exc}",
-                hint="This is a bug; the full traceback is in the log (logging.getLogger('querygpt')).",
-            )
+        except (Exception, KeyboardInterrupt) as exc:
+            self.answer.error = errors.coded(exc)
+
+
+def run(text: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore, *,
+        sql: bool = False, question: str | None = None) -> Answer:
+    """The one entry of a turn. `text` is a question in plain language — replayed from its record
+    when `options.replay` finds one (the notebook's records first, then the history index), else
+    planned — or, with `sql=True`, SQL to run as given (`question`: what it answers, if known)."""
+    if sql:
+        return sql_turn(text, adapter, options, listener, question=question)
+    match = _find_replay(text, adapter, options) if options.replay else None
+    if match is None:
+        return ask_turn(text, adapter, options, listener)
+    if match.schema_changed and _model_ready(options):
+        answer = ask_turn(text, adapter, options, listener)
+        answer.notes.append("The schema changed since this question was last answered, so it was asked again.")
+        return answer
+    return _replayed(text, match, adapter, options, listener)
 
 
 def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore) -> Answer:
@@ -223,6 +239,66 @@ def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions
     answer.chart_spec = build_spec(choice, data)
     answer.chart_note = choice.note
     answer.chart_description = describe_chart(choice, len(data))
+
+
+# -- replay: a question asked before on this schema reuses its recorded SQL ------------------------
+
+def _find_replay(question: str, adapter: "Adapter", options: TurnOptions):
+    from ..connections.introspect import introspect
+    from ..history.notebook import notebook_records
+    from ..history.replay import find_replay
+
+    if not question or not question.strip():
+        return None
+    index = None
+    if options.replay_index:
+        from ..history.index import default_index
+
+        index = default_index()
+    return find_replay(question, introspect(adapter).fingerprint, notebook_records(options.notebook), index)
+
+
+def _model_ready(options: TurnOptions) -> bool:
+    """Whether the configured model could answer now (its key is set): only then does a changed
+    schema send a recorded question back to it."""
+    from ..config import OFFLINE_MODEL
+
+    if options.model == OFFLINE_MODEL:
+        return True
+    from .llm import ModelClient
+
+    try:
+        ModelClient(options.model_settings).check_ready()
+    except errors.QueryGPTError:
+        return False
+    return True
+
+
+def _replayed(question: str, match, adapter: "Adapter", options: TurnOptions, listener: Listener) -> Answer:
+    from ..charts.render import chart_mark
+
+    record = match.record
+    try:  # a record read from a notebook may be malformed: then no hint, never a TypeError
+        hint = chart_mark(record.chart) if record.chart else "none"
+    except (AttributeError, TypeError):
+        hint = None
+    hint = hint if isinstance(hint, str) else None
+    answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
+    answer.model = record.model
+    answer.replayed_from = match.source
+    answer.explanation = record.explanation or ""
+    when = _when(record.created_at)
+    answer.notes.append(f"Replayed the SQL {record.model} wrote {when} (from the {match.source}); --fresh asks again.")
+    if match.schema_changed:
+        answer.notes.append("The schema changed since it was recorded and no model is available to ask again.")
+    _summary_stage(answer, options)
+    return answer
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return "on " + datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def _done_message(answer: Answer) -> str:
