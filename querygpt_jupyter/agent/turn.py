@@ -152,7 +152,7 @@ def _plan_stage(turn: _Turn, question: str, catalog, adapter: "Adapter", options
 
     planner = planner_for(options, question, adapter.label)
     def look_up(sql: str):
-        from ..sql.execute import run_blocking
+        from ..connections.running import run_blocking
 
         return run_blocking(adapter, sql, options.timeout_s)
 

@@ -194,7 +194,7 @@ class DuckDBAdapter:
                                       hint="Select fewer rows or shorter values (e.g. left(col, 1000)).")
         missing = re.search(r"Function with name (\w+) does not exist", first_line)
         if isinstance(error, duckdb.CatalogException) and missing:
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("duckdb", missing.group(1), first_line)
         if isinstance(error, duckdb.ConversionException) or (isinstance(error, duckdb.BinderException) and (

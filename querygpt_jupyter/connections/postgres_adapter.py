@@ -237,7 +237,7 @@ class PostgresAdapter(SQLAlchemyAdapter):
             missing = re.match(r"function (\w+)\(", message)
             if not missing:  # operator does not exist: date + text, …
                 return errors.SqlTypeError(f"PostgreSQL: {message}", hint="Cast the values to the types the operator takes.")
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("postgres", missing.group(1), f"PostgreSQL: {message}")
         return kind(f"PostgreSQL: {message}", hint=hint) if hint else kind(f"PostgreSQL: {message}")

@@ -144,7 +144,7 @@ class SQLiteAdapter:
             return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")
         missing = re.search(r"no such function: (\w+)", message)
         if missing or "wrong number of arguments to function" in lowered:
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("sqlite", missing.group(1) if missing else None, message)
         if "datatype mismatch" in lowered:

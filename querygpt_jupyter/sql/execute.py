@@ -2,14 +2,13 @@
 connection usable, results to pandas (through Arrow where the engine offers it)."""
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from .. import errors
+from ..connections.running import run_blocking
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,42 +133,3 @@ def _cut(value: Any, limit: int) -> Any:
 
 def _size(n: int) -> str:
     return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
-
-
-def run_blocking(adapter: "Adapter", sql: str, timeout_s: float) -> Any:
-    """`adapter.fetch(sql)` in a worker thread, so that a timeout or Ctrl-C can cancel it with the
-    engine's own interrupt while this thread stays responsive."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = adapter.fetch(sql, timeout_s=timeout_s)
-        except BaseException as exc:  # handed back to the caller's thread below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="querygpt-query", daemon=True)
-    worker.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while worker.is_alive():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                _cancel(adapter, worker)
-                raise errors.QueryTimeout(f"The query ran longer than {timeout_s:g} s and was cancelled.")
-            worker.join(min(remaining, 0.25))
-    except KeyboardInterrupt:
-        _cancel(adapter, worker)
-        raise errors.QueryCancelled("The query was stopped (interrupted).") from None
-    if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, errors.QueryGPTError):
-            raise error
-        if isinstance(error, MemoryError):
-            raise errors.OutOfMemory("The query's result did not fit in memory.") from None
-        raise adapter.classify(error) from None
-    return outcome["value"]
-
-
-def _cancel(adapter: "Adapter", worker: threading.Thread) -> None:
-    adapter.interrupt()
-    worker.join(10)
