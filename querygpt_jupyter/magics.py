@@ -64,8 +64,8 @@ class AskMagics(Magics):
     # -- a question (or SQL) -------------------------------------------------------------------
     def _ask(self, text: str, args, from_cell: bool) -> None:
         from .conversation import run_turn
-        from .display import show_answer
-        from .render_progress import ProgressLine
+        from .render.answer import show_answer
+        from .render.progress import ProgressLine
 
         if not text:
             raise errors.UsageError("Nothing to ask.", hint="Write a question after %ask, or in the body of a %%ask cell.")
@@ -83,13 +83,13 @@ class AskMagics(Magics):
         if answer.error is not None:
             from IPython.display import display
 
-            from .display import connection_line
+            from .render.answer import connection_line
 
             display({"text/plain": connection_line(answer)}, raw=True)
             if cfg.view == "developer" and answer.attempts:
                 from IPython.display import display
 
-                from .display import attempts_text
+                from .render.answer import attempts_text
 
                 display({"text/plain": attempts_text(answer)}, raw=True)
             raise answer.error
@@ -124,7 +124,7 @@ class AskMagics(Magics):
         from IPython.display import display
 
         from .connections.introspect import introspect
-        from .schema_view import catalogs_html, catalogs_text
+        from .render.schema import catalogs_html, catalogs_text
 
         if args.conn or self.session.config.conn:
             choice = self.session.choose(args.conn)
@@ -177,7 +177,7 @@ class AskMagics(Magics):
         from IPython.display import display
 
         from .history.index import default_index
-        from .history.view import records_html, records_text
+        from .render.history import records_html, records_text
 
         notebook = None if args.all else self.session.notebook()
         records = default_index().recent(args.limit, notebook=notebook)
@@ -187,7 +187,7 @@ class AskMagics(Magics):
         from IPython.display import display
 
         from .history.index import default_index
-        from .history.view import records_html, records_text
+        from .render.history import records_html, records_text
 
         records = default_index().search(args.text, limit=20)
         display({"text/plain": records_text(records), "text/html": records_html(records)}, raw=True)
