@@ -13,15 +13,30 @@ def ask(question: str, db: Any = None, model: str | None = None, *, on_event: Li
         history: Sequence[Answer] = (), record_as: str = "api", **options) -> Answer:
     """Ask `db` (URL, path, connection object, DataFrame or "demo"; default: the notebook's current
     connection, else the demo database) a question in plain language. `history`: earlier answers
-    of the conversation, so that follow-ups ("only Europe") work."""
-    from .agent.turn import TurnOptions, ask_turn
+    of the conversation, so that follow-ups ("only Europe") work.
 
+    Replay (a question answered before on the same schema reuses its recorded SQL, as `%%ask`
+    does) follows `Ask.replay` in a notebook; a script, which has no notebook to reproduce,
+    replays only when it passes `replay=True`."""
+    from .agent.turn import TurnOptions, run
+    from .session import current_session
+
+    if current_session() is None:
+        options.setdefault("replay", False)
     cfg = _config(model=model, **options)
     opened, failed = _open(db, cfg, question=question, model=cfg.model)
     if failed:
         return failed
-    answer = ask_turn(question, opened.adapter, TurnOptions.from_config(cfg, prior_turns(history)), on_event)
+    answer = run(question, opened.adapter, TurnOptions.from_config(cfg, prior_turns(history), _notebook(cfg)), on_event)
     return _recorded(opened.stamp(answer), cfg, record_as)
+
+
+def _notebook(cfg) -> str | None:
+    """The notebook whose records replay reads first, when called from one."""
+    from .session import current_session
+
+    session = current_session()
+    return session.notebook() if session is not None and cfg.replay else None
 
 
 def _recorded(answer: Answer, cfg, source: str) -> Answer:
@@ -50,14 +65,14 @@ def run_sql(sql: str, db: Any = None, *, on_event: Listener = ignore, question: 
     when first asked for (`.chart`, `.to_dict()`, display), so `.df` alone costs no charting."""
     from dataclasses import replace
 
-    from .agent.turn import TurnOptions, sql_turn
+    from .agent.turn import TurnOptions, run
 
     cfg = _config(**options)
     opened, failed = _open(db, cfg, question=question, sql=sql)
     if failed:
         return failed
     turn_options = replace(TurnOptions.from_config(cfg), defer_chart=True)
-    answer = sql_turn(sql, opened.adapter, turn_options, on_event, question=question)
+    answer = run(sql, opened.adapter, turn_options, on_event, sql=True, question=question)
     return _recorded(opened.stamp(answer), cfg, record_as)
 
 

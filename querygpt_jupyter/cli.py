@@ -111,7 +111,7 @@ def _sql(args) -> int:
 
 def _schema(args) -> int:
     from .api import schema
-    from .schema_view import catalog_text
+    from .render.schema import catalog_text
 
     catalog = schema(db=args.db)
     print(json.dumps(catalog.to_dict(), indent=1) if args.json else catalog_text(catalog))
@@ -120,7 +120,7 @@ def _schema(args) -> int:
 
 def _history(args) -> int:
     from .history.index import default_index
-    from .history.view import records_text
+    from .render.history import records_text
 
     index = default_index()
     if args.search:
@@ -169,7 +169,7 @@ def _print_answer(answer, as_json: bool, chart_path: str | None = None) -> int:
     elif answer.error is not None:
         _print_error(answer.error, as_json=False)
     else:
-        from .display import answer_text
+        from .render.answer import answer_text
 
         print(answer_text(answer))
         if answer.chart_description:

@@ -1,6 +1,7 @@
 """One turn of a notebook's conversation, for every front end that shares it (the `%%ask` magic,
-the chat sidebar): choose the connection and options as `%%ask` does, run the turn, record it in
-the session so every other view sees it.
+the chat sidebar): choose the connection and options as `%%ask` does, run the turn
+(`agent.turn.run`, where a question becomes SQL), record it in the session so every other view
+sees it.
 
 Preparation failures (an unknown connection, a bad option) raise `QueryGPTError`; failures of the
 turn itself are in `answer.error`, as everywhere else."""
@@ -65,24 +66,23 @@ def prepare_turn(session: "Session", conn: str | None = None, *, question: str |
     choice = session.choose(conn, question=question, sql=sql, how=how, pick_with=pick_with)
     adapter = choice.adapter
     earlier = [a for a in session.conversation(adapter.label) if a.model]
-    return PreparedTurn(config, choice.name, adapter, TurnOptions.from_config(config, prior_turns(earlier)), choice)
+    options = TurnOptions.from_config(config, prior_turns(earlier), notebook=session.notebook() if config.replay else None)
+    return PreparedTurn(config, choice.name, adapter, options, choice)
 
 
 def run_turn(session: "Session", text: str, *, conn: str | None = None, listener: Listener = ignore,
              sql: bool = False, question: str | None = None, prepared: PreparedTurn | None = None,
-             source: str = "magic", **overrides: Any) -> TurnResult:
+             source: str = "magic", record: bool = True, **overrides: Any) -> TurnResult:
     """Ask `text` (or, with `sql=True`, run it as SQL) and add the answer to the conversation
     (`source` says which front end asked: "magic", "sidebar"). Pass `prepared` to reuse a
-    `prepare_turn` result (e.g. to interrupt its adapter)."""
-    from .agent.turn import ask_turn, sql_turn
+    `prepare_turn` result (e.g. to interrupt its adapter); `record=False` leaves adding the answer
+    to the caller (the sidebar adds a stopped turn, which never returns from here, too)."""
+    from .agent.turn import run
 
     turn = prepared or prepare_turn(session, conn, question=text, sql=sql, **overrides)
-    if sql:
-        answer = sql_turn(text, turn.adapter, turn.options, listener, question=question)
-    else:
-        answer = ask_turn(text, turn.adapter, turn.options, listener)
-    record = session.add_answer(turn.stamp(answer), source=source)
-    return TurnResult(answer, turn.connection, turn.config, record)
+    answer = turn.stamp(run(text, turn.adapter, turn.options, listener, sql=sql, question=question))
+    added = session.add_answer(answer, source=source) if record else None
+    return TurnResult(answer, turn.connection, turn.config, added)
 
 
 def record_feedback(session: "Session | None", answer: "Answer", kind: str, text: str = "") -> dict:

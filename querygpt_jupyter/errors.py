@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Iterator
 
 # ---------------------------------------------------------------------------------------------
 # Hints in the caller's own terms: a notebook user is told `%ask model …`, a shell user `--model …`,
@@ -117,9 +117,33 @@ class QueryGPTError(Exception):
         return [f"{self.label}: {self}"]
 
 
+def coded(exc: BaseException) -> "QueryGPTError":
+    """Any failure of a turn as a coded error — the one place this happens: ours as they are,
+    Ctrl-C or the stop button as QUERY_CANCELLED, anything else (a bug) as AGENT_FAILURE with the
+    traceback kept in the log."""
+    if isinstance(exc, QueryGPTError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return QueryCancelled("The question was stopped (interrupted).")
+    import logging
+
+    logging.getLogger("querygpt").error("querygpt: unexpected failure", exc_info=exc)
+    return AgentFailure(f"querygpt failed unexpectedly: {type(exc).__name__}: {exc}",
+                        hint="This is a bug; the full traceback is in the log (logging.getLogger('querygpt')).")
+
+
 class AgentFailure(QueryGPTError):
+    """The planner gave no usable SQL. A model planner says what the failed turn cost and tried,
+    so the answer can show it."""
     code = "AGENT_FAILURE"
     exit_status = 5
+
+    def __init__(self, message: str, hint: str | None = None, *, usage: Any = None, attempts: tuple = (),
+                 model_ms: float | None = None):
+        super().__init__(message, hint)
+        self.usage = usage          # answer.Usage, or None when no model was called
+        self.attempts = tuple(attempts)   # answer.Attempt, oldest first
+        self.model_ms = model_ms
 
 
 class ModelUnavailable(QueryGPTError):

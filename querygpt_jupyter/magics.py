@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import keyword
 import logging
-import shlex
 import threading
 from typing import Any
 
@@ -17,7 +16,9 @@ from .conversation import prepare_turn, reproducible_cell, variable_name  # noqa
 from .history.notebook import METADATA_KEY
 from .session import Session, end_session, start_session
 
-SUBCOMMANDS = ("connect", "tables", "model", "history", "search", "feedback", "stats", "chat", "help")
+from .subcommands import SUBCOMMANDS, help_text, parse  # the sub-commands' grammars
+
+
 @magics_class
 class AskMagics(Magics):
     def __init__(self, shell, session: Session):
@@ -40,7 +41,7 @@ class AskMagics(Magics):
 
         %%ask [--conn NAME] [--model M] [--name VAR] [--no-chart]   (question in the cell body)
         %ask QUESTION
-        %ask connect URL [--name NAME] · %ask tables · %ask model [M] · %ask history · %ask feedback KIND [TEXT]
+        %ask SUB-COMMAND ...   (`%ask help` lists them all)
         """
         with errors.speaking_to("notebook"):
             return self._dispatch(line, cell)
@@ -49,8 +50,11 @@ class AskMagics(Magics):
         words = line.split(None, 1)
         if cell is None and words and words[0] in SUBCOMMANDS:
             rest = words[1] if len(words) > 1 else ""
-            if not (words[0] == "tables" and rest.strip() and rest.split()[0] != "--conn"):
-                return getattr(self, f"_cmd_{words[0]}")(rest)
+            if not (words[0] == "tables" and rest.strip() and rest.split()[0] not in ("--conn", "-h", "--help")):
+                args = parse(words[0], rest)
+                if args is None:
+                    return self._cmd_help(words[0])
+                return getattr(self, f"_cmd_{words[0]}")(args)
         args = parse_argstring(self.ask, line)
         text = cell if cell is not None else " ".join(args.question)
         if cell is not None and args.question:
@@ -59,34 +63,33 @@ class AskMagics(Magics):
 
     # -- a question (or SQL) -------------------------------------------------------------------
     def _ask(self, text: str, args, from_cell: bool) -> None:
-        from .agent.turn import sql_turn
-        from .display import show_answer
-        from .render_progress import ProgressLine
+        from .conversation import run_turn
+        from .render.answer import show_answer
+        from .render.progress import ProgressLine
 
         if not text:
             raise errors.UsageError("Nothing to ask.", hint="Write a question after %ask, or in the body of a %%ask cell.")
         if args.new:
             self.session.new_conversation()
         prepared = prepare_turn(self.session, args.conn, question=text, sql=args.sql, model=args.model,
-                                chart=False if args.no_chart else None, view=args.view)
-        cfg, conn, adapter, options = prepared.config, prepared.connection, prepared.adapter, prepared.options
+                                chart=False if args.no_chart else None, view=args.view,
+                                replay=False if args.fresh else None)
+        cfg, conn = prepared.config, prepared.connection
         progress = ProgressLine(developer=cfg.view == "developer")
-        if args.sql:
-            answer = sql_turn(text, adapter, options, progress, question=_question_from_header(text))
-        else:
-            answer = self._replay_or_ask(text, adapter, cfg, options, progress, fresh=args.fresh)
+        result = run_turn(self.session, text, listener=progress, sql=args.sql, prepared=prepared,
+                          question=_question_from_header(text) if args.sql else None)
+        answer, turn = result.answer, result.record
         progress.close(answer)
-        turn = self.session.add_answer(prepared.stamp(answer))
         if answer.error is not None:
             from IPython.display import display
 
-            from .display import connection_line
+            from .render.answer import connection_line
 
             display({"text/plain": connection_line(answer)}, raw=True)
             if cfg.view == "developer" and answer.attempts:
                 from IPython.display import display
 
-                from .display import attempts_text
+                from .render.answer import attempts_text
 
                 display({"text/plain": attempts_text(answer)}, raw=True)
             raise answer.error
@@ -99,68 +102,32 @@ class AskMagics(Magics):
             self.shell.set_next_input(reproducible_cell(answer, conn, name or variable_name(answer.question or "")),
                                       replace=False)
 
-    def _replay_or_ask(self, question: str, adapter, cfg, options, listener, fresh: bool):
-        """Reuse the SQL recorded for this question and schema (notebook first, then the index);
-        ask the model when there is none, when --fresh, or when the schema changed and a model is
-        available."""
-        from .agent.turn import ask_turn
-        from .connections.introspect import introspect
-        from .history.index import default_index
-        from .history.notebook import notebook_records
-        from .history.replay import find_replay
-
-        if fresh or not cfg.replay:
-            return ask_turn(question, adapter, options, listener)
-        fingerprint = introspect(adapter).fingerprint
-        match = find_replay(question, fingerprint, notebook_records(self.session.notebook()),
-                            default_index() if cfg.history else None)
-        if match is None:
-            return ask_turn(question, adapter, options, listener)
-        if match.schema_changed and _model_available(cfg):
-            answer = ask_turn(question, adapter, options, listener)
-            answer.notes.append("The schema changed since this question was last answered, so it was asked again.")
-            return answer
-        return _replayed(question, match, adapter, options, listener)
-
     # -- sub-commands ---------------------------------------------------------------------------
-    def _cmd_connect(self, rest: str) -> None:
+    def _cmd_connect(self, args) -> None:
         from IPython.display import display
 
-        parts = shlex.split(rest)
-        name = None
-        if "--name" in parts:
-            i = parts.index("--name")
-            if i + 1 >= len(parts):
-                raise errors.UsageError("--name needs a value.")
-            name = parts[i + 1]
-            del parts[i:i + 2]
-        if len(parts) != 1:
-            raise errors.UsageError("Usage: %ask connect URL [--name NAME]",
-                                    hint="URL: a SQLAlchemy URL, a .duckdb/.sqlite path, a variable name, or demo.")
-        spec: Any = parts[0]
+        spec: Any = args.url
+        name = args.name
         namespace = self.shell.user_ns
         if spec in namespace and not isinstance(namespace[spec], str) and "://" not in spec:
             spec = namespace[spec]
-            name = name or parts[0]
+            name = name or args.url
         elif spec in namespace and isinstance(namespace[spec], str):
             spec = namespace[spec]
         connected = self.session.connect(spec, name)
         label = self.session.adapter(connected).label
         display({"text/plain": f"Connected {connected}: {label}"}, raw=True)
 
-    def _cmd_tables(self, rest: str) -> None:
-        """`%ask tables [--conn NAME]`: the catalogue of the connection named (or set with
-        `%config Ask.conn`), else of every connection a question may go to, the one in use first."""
+    def _cmd_tables(self, args) -> None:
+        """The catalogue of the connection named (or set with `%config Ask.conn`), else of every
+        connection a question may go to, the one in use first."""
         from IPython.display import display
 
         from .connections.introspect import introspect
-        from .schema_view import catalogs_html, catalogs_text
+        from .render.schema import catalogs_html, catalogs_text
 
-        parts = shlex.split(rest)
-        if parts and (parts[0] != "--conn" or len(parts) != 2):
-            raise errors.UsageError("Usage: %ask tables [--conn NAME]")
-        if parts or self.session.config.conn:
-            choice = self.session.choose(parts[1] if parts else None)
+        if args.conn or self.session.config.conn:
+            choice = self.session.choose(args.conn)
             shown = [(choice.name, introspect(choice.adapter))]
         else:
             shown = []
@@ -171,25 +138,18 @@ class AskMagics(Magics):
                     shown.append((candidate.name, error))
         display({"text/html": catalogs_html(shown), "text/plain": catalogs_text(shown)}, raw=True)
 
-    def _cmd_model(self, rest: str) -> None:
-        """`%ask model [M] [--key-env NAME] [--api-base URL]`: the variable's name is kept, never the key."""
+    def _cmd_model(self, args) -> None:
         from IPython.display import display
 
         from .config import OFFLINE_MODEL
 
-        parts = shlex.split(rest)
-        for flag, trait in (("--key-env", "key_env"), ("--api-base", "api_base")):
-            if flag in parts:
-                i = parts.index(flag)
-                if i + 1 >= len(parts):
-                    raise errors.UsageError(f"{flag} needs a value.")
-                setattr(self.session.config, trait, parts[i + 1])
-                del parts[i:i + 2]
-        if len(parts) > 1:
-            raise errors.UsageError("Usage: %ask model [MODEL] [--key-env NAME] [--api-base URL]")
-        if parts:
-            self.session.config.model = parts[0]
         cfg = self.session.config
+        if args.key_env is not None:
+            cfg.key_env = args.key_env
+        if args.api_base is not None:
+            cfg.api_base = args.api_base
+        if args.model:
+            cfg.model = args.model
         if cfg.model != OFFLINE_MODEL:
             from .agent.llm import warm_up
 
@@ -197,14 +157,13 @@ class AskMagics(Magics):
         extras = "".join(f" · {label} {value}" for label, value in (("key from $", cfg.key_env), ("server", cfg.api_base)) if value)
         display({"text/plain": f"Model: {cfg.model}{extras.replace('$ ', '$')}"}, raw=True)
 
-    def _cmd_stats(self, rest: str) -> None:
-        """Totals of this session: turns, tokens, cost, time per stage."""
+    def _cmd_stats(self, args) -> None:
         from IPython.display import display
 
         answers = self.session.answers
-        prompt = sum(a.usage.get("prompt_tokens", 0) for a in answers)
-        completion = sum(a.usage.get("completion_tokens", 0) for a in answers)
-        cost = sum(a.usage.get("cost_usd", 0.0) or 0.0 for a in answers)
+        prompt = sum(a.usage.prompt_tokens for a in answers)
+        completion = sum(a.usage.completion_tokens for a in answers)
+        cost = sum(a.usage.cost_usd or 0.0 for a in answers)
         stages: dict[str, float] = {}
         for a in answers:
             for stage, ms in a.timings.items():
@@ -214,107 +173,52 @@ class AskMagics(Magics):
         lines += [f"  {stage:<15} {ms:10.1f} ms" for stage, ms in stages.items()]
         display({"text/plain": "\n".join(lines)}, raw=True)
 
-    def _cmd_history(self, rest: str) -> None:
-        """`%ask history [--all] [N]`: this notebook's turns (all notebooks with --all), newest first."""
+    def _cmd_history(self, args) -> None:
         from IPython.display import display
 
         from .history.index import default_index
-        from .history.view import records_html, records_text
+        from .render.history import records_html, records_text
 
-        parts = rest.split()
-        limit = next((int(p) for p in parts if p.isdigit()), 20)
-        notebook = None if "--all" in parts else self.session.notebook()
-        records = default_index().recent(limit, notebook=notebook)
+        notebook = None if args.all else self.session.notebook()
+        records = default_index().recent(args.limit, notebook=notebook)
         display({"text/plain": records_text(records), "text/html": records_html(records)}, raw=True)
 
-    def _cmd_search(self, rest: str) -> None:
-        """`%ask search TEXT`: turns of every notebook whose question or SQL match."""
+    def _cmd_search(self, args) -> None:
         from IPython.display import display
 
         from .history.index import default_index
-        from .history.view import records_html, records_text
+        from .render.history import records_html, records_text
 
-        if not rest.strip():
-            raise errors.UsageError("Usage: %ask search TEXT")
-        records = default_index().search(rest, limit=20)
+        records = default_index().search(args.text, limit=20)
         display({"text/plain": records_text(records), "text/html": records_html(records)}, raw=True)
 
-    def _cmd_feedback(self, rest: str) -> None:
-        """`%ask feedback good|partial|bad|suggest [TEXT]` on the last turn."""
+    def _cmd_feedback(self, args) -> None:
         from IPython.display import display
 
         from .history.notebook import FEEDBACK_KEY
 
-        words = rest.split(None, 1)
-        if not words:
-            raise errors.UsageError("Usage: %ask feedback good|partial|bad|suggest [TEXT]")
         answered = [a for a in self.session.answers if a.question]
         if not answered:
             raise errors.UsageError("There is no turn to give feedback on yet.")
         answer = answered[-1]
-        given = self.session.feedback(answer, words[0], words[1] if len(words) > 1 else None)
+        given = self.session.feedback(answer, args.kind, args.text or None)
         if given["kind"] == "suggestion" and not given["text"]:
             raise errors.UsageError("A suggestion needs text: %ask feedback suggest TEXT")
         display({"text/plain": f"Feedback recorded: {given['kind']} for {answer.question!r}."}, raw=True,
                 metadata={FEEDBACK_KEY: {"turn": answer.turn_id, **given}})
 
-    def _cmd_chat(self, rest: str) -> None:
-        """`%ask chat`: dock this kernel's chat in JupyterLab's right sidebar."""
+    def _cmd_chat(self, args) -> None:
         from .widget import open_sidebar
 
         open_sidebar(self.shell)
 
-    def _cmd_help(self, rest: str) -> None:
+    def _cmd_help(self, args) -> None:
+        """The magic's own options, then every sub-command (or one sub-command's full help)."""
         from IPython.display import display
 
-        display({"text/plain": self.ask.__doc__ or ""}, raw=True)
-
-
-def _replayed(question: str, match, adapter, options, listener):
-    from .agent.turn import sql_turn
-
-    record = match.record
-    from .charts.render import chart_mark
-
-    try:  # a record read from a notebook may be malformed: then no hint, never a TypeError
-        hint = chart_mark(record.chart) if record.chart else "none"
-    except (AttributeError, TypeError):
-        hint = None
-    hint = hint if isinstance(hint, str) else None
-    answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
-    answer.model = record.model
-    answer.replayed_from = match.source
-    answer.explanation = record.explanation or ""
-    when = _when(record.created_at)
-    answer.notes.append(f"Replayed the SQL {record.model} wrote {when} (from the {match.source}); --fresh asks again.")
-    if match.schema_changed:
-        answer.notes.append("The schema changed since it was recorded and no model is available to ask again.")
-    if options.explain and answer.error is None:
-        from .agent.summary import summarize
-
-        answer.plan_explanation = answer.explanation
-        answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
-    return answer
-
-
-def _when(timestamp: float) -> str:
-    import datetime
-
-    return "on " + datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def _model_available(cfg) -> bool:
-    from .config import OFFLINE_MODEL
-
-    if cfg.model == OFFLINE_MODEL:
-        return True
-    from .agent.llm import ModelClient, ModelSettings
-
-    try:
-        ModelClient(ModelSettings(model=cfg.model, api_base=cfg.api_base, key_env=cfg.key_env)).check_ready()
-    except errors.QueryGPTError:
-        return False
-    return True
+        one = args if isinstance(args, str) else args.command
+        text = help_text(one) if one else f"{self.ask.__doc__ or ''}\n{help_text()}"
+        display({"text/plain": text}, raw=True)
 
 
 def _check_identifier(name: str) -> None:

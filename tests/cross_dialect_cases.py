@@ -271,7 +271,7 @@ def ask_through_agent(case: Case, db: str, server, reference: list[tuple]) -> Ou
     answer = qg.ask(f"cross-dialect case {case.id}", db=db, model="openai/gpt-4o-mini", api_base=server.base_url,
                     tools="off", max_retries=0, chart=False, explain=False)
     if answer.error is not None:
-        tried = answer.attempts[-1]["error"] if answer.attempts and answer.attempts[-1]["error"] else answer.error.to_dict()
+        tried = (answer.attempts[-1].error if answer.attempts and answer.attempts[-1].error else answer.error).to_dict()
         return Outcome("refused", None, f"{tried['kind']}: {tried['message']}")
     rows = normalize(answer.df.itertuples(index=False, name=None))
     if rows == reference:

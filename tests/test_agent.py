@@ -72,7 +72,7 @@ def test_a_wrong_column_is_fixed_on_retry_with_the_error_in_the_next_prompt(serv
     assert answer.error is None and answer.row_count == 3
     feedback = user_texts(server.requests[1])
     assert "SCHEMA_ERROR" in feedback and "orign" in feedback.lower() and "Did you mean cars.Origin?" in feedback
-    assert [a["error"]["code"] if a["error"] else None for a in answer.attempts] == ["SCHEMA_ERROR", None]
+    assert [a.error.code if a.error else None for a in answer.attempts] == ["SCHEMA_ERROR", None]
 
 
 def test_a_database_error_goes_back_to_the_model_too(server, demo_path):

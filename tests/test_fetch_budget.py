@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import querygpt_jupyter as qg
-from querygpt_jupyter.sql.budget import Budget, read_rows
+from querygpt_jupyter.connections.budget import Budget, read_rows
 from querygpt_jupyter.sql.execute import ByteCaps
 from servers import mysql_server, pg_server  # noqa: F401  (fixtures)
 

@@ -10,6 +10,7 @@ import pytest
 from querygpt_jupyter import errors
 from querygpt_jupyter.agent.turn import TurnOptions, ask_turn
 from querygpt_jupyter.answer import Answer
+from querygpt_jupyter.config import make_config
 from querygpt_jupyter.events import Event
 from querygpt_jupyter.session import Session
 from querygpt_jupyter.widget import ChatWidget, chat_widget
@@ -45,7 +46,7 @@ def _wait_idle(widget: ChatWidget, seconds: float = 30) -> None:
 
 
 def _demo_answer(demo, question="Average horsepower by origin") -> Answer:
-    options = TurnOptions(model="querygpt/offline", max_rows=100, timeout_s=30, allowed_paths=())
+    options = TurnOptions.from_config(make_config(model="querygpt/offline", max_rows=100, timeout_s=30))
     return ask_turn(question, demo, options)
 
 

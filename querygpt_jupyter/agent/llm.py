@@ -71,11 +71,12 @@ class Completion:
 
 @dataclass(frozen=True)
 class ModelSettings:
+    """How to call the model; built from `Ask` by `TurnOptions.from_config` (the defaults live there)."""
     model: str
-    api_base: str = ""
-    key_env: str = ""             # name of the environment variable holding the key (never the key)
-    timeout_s: float = 60.0       # per model call
-    max_retries: int = 3          # on 429 / 5xx / timeouts / dropped streams
+    api_base: str
+    key_env: str                  # name of the environment variable holding the key (never the key)
+    timeout_s: float              # per model call
+    max_retries: int              # on 429 / 5xx / timeouts / dropped streams
     backoff_s: float = 1.0        # first wait; doubles each retry (with jitter)
     temperature: float = 0.0
 

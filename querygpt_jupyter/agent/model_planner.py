@@ -8,16 +8,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .. import errors
+from ..answer import Attempt, Usage
 from . import prompts
 from .llm import Completion, ModelClient, ToolsUnsupported
+from .plan import Plan, PlanTools
 from .tools import SUBMIT, TOOLS, run_tool
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..connections.catalog import Catalog
 
 _FENCED = re.compile(r"```(?:sql|SQL|postgresql|mysql|duckdb|sqlite)?\s*\n?(.*?)```", re.S)
@@ -27,22 +27,11 @@ CHART_HINTS = {"pie": "arc", "scatter": "point", "auto": None}
 
 @dataclass(frozen=True)
 class AgentLimits:
-    max_steps: int = 8            # model calls in one turn
-    max_retries: int = 3          # corrections after a failed candidate
-    max_tokens: int = 60_000      # prompt + completion tokens in one turn
+    """Bounds of one turn's loop; built from `Ask` by `TurnOptions.from_config`."""
+    max_steps: int                # model calls in one turn
+    max_retries: int              # corrections after a failed candidate
+    max_tokens: int               # prompt + completion tokens in one turn
     max_seconds: float = 180.0    # wall time of the whole turn
-
-
-@dataclass(frozen=True)
-class ModelPlan:
-    sql: str
-    explanation: str
-    chart_hint: str | None
-    usage: dict
-    attempts: tuple[dict, ...]
-    transpiled_from: str | None = None
-    prompt_tokens_first_call: int = 0
-    model_ms: float = 0.0
 
 
 @dataclass
@@ -62,9 +51,8 @@ class _Budget:
         self.retries_of_calls += completion.retries
         self.model_ms += completion.elapsed_ms
 
-    def usage(self) -> dict:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6), "model_retries": self.retries_of_calls}
+    def usage(self) -> Usage:
+        return Usage(self.prompt_tokens, self.completion_tokens, round(self.cost_usd, 6), self.retries_of_calls)
 
     def exhausted(self) -> str | None:
         if self.prompt_tokens + self.completion_tokens > self.limits.max_tokens:
@@ -75,7 +63,7 @@ class _Budget:
 
 
 class ModelPlanner:
-    def __init__(self, client: ModelClient, limits: AgentLimits = AgentLimits(), use_tools: bool | None = None,
+    def __init__(self, client: ModelClient, limits: AgentLimits, use_tools: bool | None = None,
                  notes: str = "", examples: tuple[tuple[str, str], ...] = ()):
         self.examples = examples
         self.client = client
@@ -87,13 +75,18 @@ class ModelPlanner:
     def model(self) -> str:
         return self.client.settings.model
 
-    def plan(self, question: str, catalog: "Catalog", probe: Callable[[str], "pd.DataFrame"],
-             validate: Callable[[str], str], history: tuple[prompts.PriorTurn, ...] = (),
-             on_token: Callable[[str], None] | None = None,
-             on_attempt: Callable[[dict], None] | None = None) -> ModelPlan:
-        """`probe` runs a small guarded query; `validate` turns candidate SQL into checked SQL in
-        the connection's dialect or raises the error to feed back."""
+    @property
+    def progress(self) -> str:
+        return f"Asking {self.model}…"
+
+    def plan(self, question: str, catalog: "Catalog", tools: PlanTools) -> Plan:
+        """`tools.probe` runs a small guarded query for the model's look-ups; `tools.validate`
+        turns candidate SQL into checked SQL in the connection's dialect or raises the error to
+        feed back."""
         from ..sql.schema_check import normalize_sql
+
+        probe, validate, history = tools.probe, tools.validate, tools.history
+        on_token, on_attempt = tools.on_token, tools.on_attempt
 
         self.client.check_ready()
         tools = self._tools_wanted()
@@ -101,7 +94,7 @@ class ModelPlanner:
         messages = [{"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=tools,
                                                                         examples=self.examples)},
                     *prompts.conversation(list(history)), {"role": "user", "content": question}]
-        attempts: list[dict] = []
+        attempts: list[Attempt] = []
         first_prompt_tokens = 0
         last_error: errors.QueryGPTError | None = None
         for _step in range(self.limits.max_steps):
@@ -121,7 +114,6 @@ class ModelPlanner:
             if candidate is None:
                 continue  # the model looked something up; give it the answer and ask again
             sql, chart, explanation, reply_to = candidate
-            attempt = {"sql": sql, "error": None}
             try:
                 if not sql:
                     raise errors.AgentFailure("The model's answer contained no SQL.",
@@ -132,30 +124,26 @@ class ModelPlanner:
                 raise
             except errors.QueryGPTError as error:
                 last_error = error
-                attempt["error"] = {"code": error.code, "kind": error.label, "message": str(error)}
-                attempts.append(attempt)
+                attempts.append(Attempt(sql, error))
                 if on_attempt:
-                    on_attempt(attempt)
-                if len([a for a in attempts if a["error"]]) > self.limits.max_retries:
+                    on_attempt(attempts[-1])
+                if len([a for a in attempts if a.error]) > self.limits.max_retries:
                     break
                 self._feed_back(messages, reply_to, error)
                 continue
-            attempts.append(attempt)
+            attempts.append(Attempt(sql))
             if on_attempt:
-                on_attempt(attempt)
-            return ModelPlan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
-                             transpiled_from, first_prompt_tokens, budget.model_ms)
+                on_attempt(attempts[-1])
+            return Plan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
+                        transpiled_from, first_prompt_tokens, budget.model_ms)
         detail = f" Last error: {last_error.label}: {last_error}" if last_error else ""
         reason = budget.exhausted()
-        failure = errors.AgentFailure(
+        raise errors.AgentFailure(
             f"{self.model} gave no usable SQL after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}"
             f"{' (' + reason + ')' if reason else ''}.{detail}",
             hint=f"Rephrase the question (name the table or columns), or try another model with {errors.how('check_model')}.",
+            usage=budget.usage(), attempts=tuple(attempts), model_ms=budget.model_ms,
         )
-        failure.usage = budget.usage()  # type: ignore[attr-defined]
-        failure.model_ms = budget.model_ms  # type: ignore[attr-defined]
-        failure.attempts = tuple(attempts)  # type: ignore[attr-defined]
-        raise failure
 
     def _tools_wanted(self) -> bool:
         if self.use_tools is not None:

@@ -1,65 +1,28 @@
-"""One turn: question → context → plan → guard → execute → chart. This is where a question
-becomes SQL; every stage reports through the event stream and fills `Answer.timings`."""
+"""One turn: question → context → (replay | plan) → guard → execute → chart. This is where a
+question becomes SQL — a fresh one, a replayed one, one from the sidebar, `ask()` or the CLI:
+every face calls `run`. Every stage reports through the event stream and fills `Answer.timings`;
+an exception becomes a coded error in one place (`_Turn.capture`, through `errors.coded`).
+
+Why here and not a new `turn/` package: `agent/` already was where a turn is driven, every face
+imported it, and the planners it drives sit beside it (agent/plan.py: the `Planner` protocol).
+Connections are chosen before the turn by the faces (conversation.prepare_turn for the notebook
+and the sidebar, api.py for scripts and the CLI): a turn gets one open connection."""
 from __future__ import annotations
 
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from .. import errors
 from ..answer import Answer
 from ..events import Event, Listener, ignore
+from .options import TurnOptions  # noqa: F401  (the faces import it from here)
 
 if TYPE_CHECKING:
-    from ..config import Ask
     from ..connections.base import Adapter
 
 log = logging.getLogger("querygpt")
-
-
-@dataclass(frozen=True)
-class TurnOptions:
-    model: str
-    max_rows: int
-    timeout_s: float
-    allowed_paths: tuple[str, ...]
-    chart: bool = True
-    max_chart_rows: int = 5_000
-    explain: bool = True
-    api_base: str = ""
-    defer_chart: bool = False   # build the chart on first access of Answer.chart (run_sql from Python)
-    key_env: str = ""
-    tools: str = "auto"
-    notes: str = ""
-    max_steps: int = 8
-    max_retries: int = 3
-    max_tokens: int = 60_000
-    model_timeout_s: float = 60.0
-    model_retries: int = 3
-    history: tuple = ()         # PriorTurn records of this conversation, oldest first
-    examples: bool = True       # give the model question→SQL pairs marked correct on this connection
-    max_result_mb: int = 256
-    max_cell_kb: int = 1024
-
-    @classmethod
-    def from_config(cls, cfg: "Ask", history: tuple = ()) -> "TurnOptions":
-        return cls(
-            model=cfg.model, max_rows=cfg.max_rows, timeout_s=cfg.timeout_s,
-            allowed_paths=cfg.resolved_allowed_paths(), chart=cfg.chart,
-            max_chart_rows=cfg.max_chart_rows, explain=cfg.explain, api_base=cfg.api_base,
-            key_env=cfg.key_env, tools=cfg.tools, notes=cfg.resolved_notes(), max_steps=cfg.max_steps,
-            max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, model_timeout_s=cfg.model_timeout_s,
-            model_retries=cfg.model_retries, history=tuple(history)[-cfg.history_turns:] if cfg.history_turns else (),
-            examples=cfg.examples and cfg.history, max_result_mb=cfg.max_result_mb, max_cell_kb=cfg.max_cell_kb,
-        )
-
-    @property
-    def byte_caps(self):
-        from ..sql.execute import ByteCaps
-
-        return ByteCaps(cell=self.max_cell_kb * 1024, total=self.max_result_mb * 2**20)
 
 
 class _Turn:
@@ -98,16 +61,25 @@ class _Turn:
     def capture(self) -> Iterator[None]:
         try:
             yield
-        except errors.QueryGPTError as error:
-            self.answer.error = error
-        except KeyboardInterrupt:
-            self.answer.error = errors.QueryCancelled("The question was stopped (interrupted).")
-        except Exception as exc:  # a bug of ours: keep the traceback in the log, show one line
-            log.exception("querygpt: unexpected failure")
-            self.answer.error = errors.AgentFailure(
-                f"querygpt failed unexpectedly: {type(exc).__name__}: {exc}",
-                hint="This is a bug; the full traceback is in the log (logging.getLogger('querygpt')).",
-            )
+        except (Exception, KeyboardInterrupt) as exc:
+            self.answer.error = errors.coded(exc)
+
+
+def run(text: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore, *,
+        sql: bool = False, question: str | None = None) -> Answer:
+    """The one entry of a turn. `text` is a question in plain language — replayed from its record
+    when `options.replay` finds one (the notebook's records first, then the history index), else
+    planned — or, with `sql=True`, SQL to run as given (`question`: what it answers, if known)."""
+    if sql:
+        return sql_turn(text, adapter, options, listener, question=question)
+    match = _find_replay(text, adapter, options) if options.replay else None
+    if match is None:
+        return ask_turn(text, adapter, options, listener)
+    if match.schema_changed and _model_ready(options):
+        answer = ask_turn(text, adapter, options, listener)
+        answer.notes.append("The schema changed since this question was last answered, so it was asked again.")
+        return answer
+    return _replayed(text, match, adapter, options, listener)
 
 
 def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: Listener = ignore) -> Answer:
@@ -123,21 +95,8 @@ def ask_turn(question: str, adapter: "Adapter", options: TurnOptions, listener: 
         with turn.stage("schema", "Looking at the tables…"):
             catalog = introspect(adapter)
             answer.fingerprint = catalog.fingerprint
-        planner = _planner_for(options)
-        if hasattr(planner, "client"):
-            planner.examples = _examples(question, adapter.label) if options.examples else ()
-            _model_plan(turn, planner, question, catalog, adapter, options)
-        else:
-            with turn.stage("generating_sql", f"Writing SQL with {options.model}…", model=options.model):
-                plan = planner.plan(question, catalog, _probe_for(adapter, options))
-            answer.sql = plan.sql
-            answer.explanation = plan.explanation if options.explain else ""
-            _check_run_chart(turn, plan.sql, adapter, options, question, plan.chart_hint)
-        if options.explain and answer.error is None:
-            from .summary import summarize
-
-            answer.plan_explanation = answer.explanation
-            answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
+        _plan_stage(turn, question, catalog, adapter, options)
+        _summary_stage(answer, options)
     return turn.finish()
 
 
@@ -153,15 +112,17 @@ def sql_turn(sql: str, adapter: "Adapter", options: TurnOptions, listener: Liste
     return turn.finish()
 
 
-def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter", options: TurnOptions) -> None:
-    """The model path: every candidate is checked and run inside the planner's loop, so a
-    database error goes back to the model like a schema error does."""
+def _plan_stage(turn: _Turn, question: str, catalog, adapter: "Adapter", options: TurnOptions) -> None:
+    """Plan: the planner's every candidate is checked and run through `validate`, so a database
+    error goes back to a model like a schema error does; the plan's SQL is what ran."""
     from ..sql import guard
     from ..sql.execute import run_query
+    from .plan import PlanTools, planner_for
 
     answer = turn.answer
     policy = guard.GuardPolicy(dialect=adapter.dialect, allowed_paths=options.allowed_paths)
     inner_ms = 0.0
+    failed: dict = {}      # the SQL whose own error ended the plan, shown with that error
 
     def probe(sql: str):
         return run_query(adapter, guard.check(sql, policy), max_rows=20, timeout_s=min(options.timeout_s, 10.0)).df
@@ -173,6 +134,9 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
         began = time.perf_counter()
         try:
             checked = _check_and_run(turn, sql, adapter, options)
+        except errors.QueryGPTError as error:
+            failed.update(error=error, sql=sql)
+            raise
         finally:
             inner_ms += (time.perf_counter() - began) * 1000
         return guard.render(checked, adapter.dialect)
@@ -180,31 +144,52 @@ def _model_plan(turn: _Turn, planner, question: str, catalog, adapter: "Adapter"
     def on_token(text: str) -> None:
         turn.emit("generating_sql", "", token=text)
 
-    def on_attempt(attempt: dict) -> None:
+    def on_attempt(attempt) -> None:
         answer.attempts.append(attempt)
-        if attempt["error"]:
-            turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt['error']['code']}); asking again…",
-                      attempt=attempt)
+        if attempt.error:
+            turn.emit("generating_sql", f"Attempt {len(answer.attempts)} failed ({attempt.error.code}); asking again…",
+                      attempt=attempt.to_dict())
 
+    planner = planner_for(options, question, adapter.label)
+    def look_up(sql: str):
+        from ..connections.running import run_blocking
+
+        return run_blocking(adapter, sql, options.timeout_s)
+
+    tools = PlanTools(validate=validate, probe=probe, look_up=look_up, history=options.history,
+                      on_token=on_token, on_attempt=on_attempt)
     began = time.perf_counter()
-    turn.emit("generating_sql", f"Asking {options.model}…", model=options.model)
+    turn.emit("generating_sql", planner.progress, model=options.model)
     try:
-        plan = planner.plan(question, catalog, probe, validate, history=options.history, on_token=on_token,
-                            on_attempt=on_attempt)
+        plan = planner.plan(question, catalog, tools)
     except errors.QueryGPTError as error:
-        answer.usage.update(getattr(error, "usage", {}) or {})
-        answer.timings["model"] = getattr(error, "model_ms", 0.0)
+        if failed.get("error") is error:     # the planner gave up on this SQL's own error
+            answer.sql = failed["sql"]
+        if isinstance(error, errors.AgentFailure):
+            answer.usage = error.usage or answer.usage
+            if error.model_ms is not None:
+                answer.timings["model"] = error.model_ms
         raise
     finally:
         answer.timings["generating_sql"] = (time.perf_counter() - began) * 1000 - inner_ms
     answer.sql = plan.sql
-    answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
-    answer.usage.update(plan.usage)
+    if plan.model_ms is not None:
+        answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
+    answer.usage = plan.usage or answer.usage
     answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
     answer.explanation = plan.explanation if options.explain else ""
     if plan.transpiled_from:
         answer.notes.append(f"Transpiled from {plan.transpiled_from} to {adapter.dialect}.")
     _chart_stage(turn, options, question, plan.chart_hint)
+
+
+def _summary_stage(answer: Answer, options: TurnOptions) -> None:
+    """The planner's sentence becomes a finding read from the rows (the planner's stays for the record)."""
+    if options.explain and answer.error is None:
+        from .summary import summarize
+
+        answer.plan_explanation = answer.explanation
+        answer.explanation = summarize(answer.explanation, answer.df, answer.truncated)
 
 
 def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions):
@@ -235,7 +220,7 @@ def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: s
     answer = turn.answer
     if options.chart and answer.df is not None and len(answer.df):   # hint "none": only a why-not note
         if options.defer_chart:
-            answer._deferred_chart = lambda a: _chart(a, question, chart_hint, options)
+            answer.defer_chart(lambda a: _chart(a, question, chart_hint, options))
             return
         with turn.stage("charting", "Choosing a chart…"):
             _chart(answer, question, chart_hint, options)
@@ -256,38 +241,64 @@ def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions
     answer.chart_description = describe_chart(choice, len(data))
 
 
-def _planner_for(options: TurnOptions):
+# -- replay: a question asked before on this schema reuses its recorded SQL ------------------------
+
+def _find_replay(question: str, adapter: "Adapter", options: TurnOptions):
+    from ..connections.introspect import introspect
+    from ..history.notebook import notebook_records
+    from ..history.replay import find_replay
+
+    if not question or not question.strip():
+        return None
+    index = None
+    if options.replay_index:
+        from ..history.index import default_index
+
+        index = default_index()
+    return find_replay(question, introspect(adapter).fingerprint, notebook_records(options.notebook), index)
+
+
+def _model_ready(options: TurnOptions) -> bool:
+    """Whether the configured model could answer now (its key is set): only then does a changed
+    schema send a recorded question back to it."""
     from ..config import OFFLINE_MODEL
 
     if options.model == OFFLINE_MODEL:
-        from .offline import OfflinePlanner
-
-        return OfflinePlanner()
-    from .llm import ModelClient, ModelSettings
-    from .model_planner import AgentLimits, ModelPlanner
-
-    settings = ModelSettings(model=options.model, api_base=options.api_base, key_env=options.key_env,
-                             timeout_s=options.model_timeout_s, max_retries=options.model_retries)
-    limits = AgentLimits(max_steps=options.max_steps, max_retries=options.max_retries, max_tokens=options.max_tokens)
-    use_tools = {"on": True, "off": False}.get(options.tools)
-    return ModelPlanner(ModelClient(settings), limits, use_tools=use_tools, notes=options.notes)
-
-
-def _examples(question: str, connection: str) -> tuple[tuple[str, str], ...]:
-    from ..history.index import default_index
+        return True
+    from .llm import ModelClient
 
     try:
-        return tuple((r.question, r.sql) for r in default_index().examples(question, connection))
-    except Exception:  # examples improve a prompt; an unreadable index must not stop the turn
-        log.warning("querygpt: could not read examples from the history index", exc_info=True)
-        return ()
+        ModelClient(options.model_settings).check_ready()
+    except errors.QueryGPTError:
+        return False
+    return True
 
 
-def _probe_for(adapter: "Adapter", options: TurnOptions):
-    from ..sql.execute import run_blocking
-    from .offline import make_probe
+def _replayed(question: str, match, adapter: "Adapter", options: TurnOptions, listener: Listener) -> Answer:
+    from ..charts.render import chart_mark
 
-    return make_probe(lambda sql: run_blocking(adapter, sql, options.timeout_s), adapter.dialect)
+    record = match.record
+    try:  # a record read from a notebook may be malformed: then no hint, never a TypeError
+        hint = chart_mark(record.chart) if record.chart else "none"
+    except (AttributeError, TypeError):
+        hint = None
+    hint = hint if isinstance(hint, str) else None
+    answer = sql_turn(record.sql, adapter, options, listener, question=question, chart_hint=hint)
+    answer.model = record.model
+    answer.replayed_from = match.source
+    answer.explanation = record.explanation or ""
+    when = _when(record.created_at)
+    answer.notes.append(f"Replayed the SQL {record.model} wrote {when} (from the {match.source}); --fresh asks again.")
+    if match.schema_changed:
+        answer.notes.append("The schema changed since it was recorded and no model is available to ask again.")
+    _summary_stage(answer, options)
+    return answer
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return "on " + datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def _done_message(answer: Answer) -> str:

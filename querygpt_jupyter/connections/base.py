@@ -35,7 +35,7 @@ class Adapter(Protocol):
         """Run one already-checked query inside the engine's read-only wall; blocking. Engines
         with a server-side limit (statement_timeout, max_statement_time) set it to `timeout_s`;
         the caller also cancels from the client side when it runs out. Adapters with
-        `reads_within_budget = True` also take `budget=` (sql/budget.py) and stop reading when
+        `reads_within_budget = True` also take `budget=` (connections/budget.py) and stop reading when
         it is spent; for the others the byte caps are applied after the fetch."""
 
     def interrupt(self) -> None:

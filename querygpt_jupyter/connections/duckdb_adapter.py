@@ -15,7 +15,7 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..sql.budget import Budget
+    from .budget import Budget
 
 
 def _sandbox(con, allowed_paths: tuple[str, ...], memory_mb: int | None = None) -> None:
@@ -317,7 +317,7 @@ class DuckDBAdapter:
                                       hint="Select fewer rows or shorter values (e.g. left(col, 1000)).")
         missing = re.search(r"Function with name (\w+) does not exist", first_line)
         if isinstance(error, duckdb.CatalogException) and missing:
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("duckdb", missing.group(1), first_line)
         if isinstance(error, duckdb.ConversionException) or (isinstance(error, duckdb.BinderException) and (

@@ -54,7 +54,7 @@ def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
 def _with_statistics(adapter: "Adapter", table: Table) -> Table:
     """Row count, and distinct samples of text columns with few values: one query, then one per
     low-cardinality column."""
-    from ..sql.execute import run_blocking
+    from .running import run_blocking
 
     source = _source(adapter, table)
     text_columns = [c for c in table.columns if c.is_text]

@@ -244,13 +244,13 @@ class MySQLAdapter(SQLAlchemyAdapter):
             return errors.QueryTimeout(f"{self.engine_name} stopped the query: {detail}")
         routine = re.search(r"for routine '(?:\w+\.)?(\w+)'", detail) if number == 1370 else None
         if routine:  # an unknown function is looked up as a stored routine the account may not run
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("mysql", routine.group(1), f"{self.engine_name}: {detail}")
         if kind is None:
             return errors.DatabaseError(f"{self.engine_name}: {detail}", hint=hint or "The database rejected the query.")
         if kind is errors.UnknownFunction:
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             missing = re.search(r"FUNCTION (?:\w+\.)?(\w+) does not exist", detail) or re.search(r"function '(\w+)'", detail)
             return missing_function("mysql", missing.group(1) if missing else None, f"{self.engine_name}: {detail}")

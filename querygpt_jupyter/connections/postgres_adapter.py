@@ -17,7 +17,7 @@ from .sqlalchemy_adapter import SQLAlchemyAdapter
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..sql.budget import Budget
+    from .budget import Budget
 
 # SQLSTATE class or code -> the product's error. Exact codes first, then their two-letter class.
 SQLSTATE_ERRORS: dict[str, type[errors.QueryGPTError]] = {
@@ -171,7 +171,7 @@ class PostgresAdapter(SQLAlchemyAdapter):
         to for several statements or for anything but a query (see single_query_cursor); only
         then are rows fetched — by COPY for large results of plain types while they stay within
         the budget, else from the cursor in batches until the budget is spent."""
-        from ..sql.budget import read_rows
+        from .budget import read_rows
 
         big = hasattr(cursor, "copy_expert") and not _known_small_text(sql)  # psycopg2 has COPY
         self._run(cursor, [single_query_cursor(sql), f"FETCH {'0' if big else '1'} FROM {RESULT_CURSOR}"])
@@ -261,7 +261,7 @@ class PostgresAdapter(SQLAlchemyAdapter):
             missing = re.match(r"function (\w+)\(", message)
             if not missing:  # operator does not exist: date + text, …
                 return errors.SqlTypeError(f"PostgreSQL: {message}", hint="Cast the values to the types the operator takes.")
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("postgres", missing.group(1), f"PostgreSQL: {message}")
         return kind(f"PostgreSQL: {message}", hint=hint) if hint else kind(f"PostgreSQL: {message}")

@@ -24,7 +24,7 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..sql.budget import Budget
+    from .budget import Budget
 
 log = logging.getLogger("querygpt")
 
@@ -229,7 +229,7 @@ class SQLAlchemyAdapter:
 
     def read(self, cursor, sql: str, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Run the query and return its rows as a DataFrame, read in batches within `budget`."""
-        from ..sql.budget import read_rows
+        from .budget import read_rows
 
         cursor.execute(sql)  # no parameters: a `%` in the SQL stays a `%`
         names = [d[0] for d in cursor.description or ()]
@@ -272,7 +272,7 @@ class SQLAlchemyAdapter:
     def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Run one checked query in a read-only transaction that is then rolled back. The server
         stops it after `timeout_s` (default: a generous backstop; the executor cancels sooner);
-        reading stops at `budget` (sql/budget.py)."""
+        reading stops at `budget` (connections/budget.py)."""
         return self._in_read_only_transaction(lambda cursor: self.read(cursor, sql, budget),
                                               timeout_s or BACKSTOP_TIMEOUT_S)
 

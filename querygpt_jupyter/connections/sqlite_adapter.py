@@ -17,7 +17,7 @@ from .catalog import Column, ForeignKey, Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..sql.budget import Budget
+    from .budget import Budget
 
 
 _DENIED_ACTIONS = {"SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
@@ -100,7 +100,7 @@ class SQLiteAdapter:
 
     def fetch(self, sql: str, timeout_s: float | None = None, budget: "Budget | None" = None) -> "pd.DataFrame":
         """Cancelled by interrupt(). Rows are stepped in batches sized by what came so far and
-        stop at the budget (sql/budget.py); the statement is then reset, its rest never read."""
+        stop at the budget (connections/budget.py); the statement is then reset, its rest never read."""
         with self._lock:
             try:
                 return self._read(sql, budget)
@@ -117,7 +117,7 @@ class SQLiteAdapter:
                 self._con.text_factory = str
 
     def _read(self, sql: str, budget: "Budget | None") -> "pd.DataFrame":
-        from ..sql.budget import read_rows
+        from .budget import read_rows
 
         cursor = self._con.execute(sql)
         try:
@@ -167,7 +167,7 @@ class SQLiteAdapter:
             return errors.SqlSyntaxError(message, hint="Check the SQL's syntax for SQLite.")
         missing = re.search(r"no such function: (\w+)", message)
         if missing or "wrong number of arguments to function" in lowered:
-            from ..sql.dialect_check import missing_function
+            from .functions import missing_function
 
             return missing_function("sqlite", missing.group(1) if missing else None, message)
         if "datatype mismatch" in lowered:

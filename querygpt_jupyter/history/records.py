@@ -5,7 +5,6 @@ Format (version 1) is documented in docs/history.md; it rides in the notebook (o
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,10 +103,9 @@ _FIELD_CHECKS = {
 
 
 def record_of(answer: "Answer", *, conversation_id: str, source: str, notebook: str | None = None) -> TurnRecord:
-    turn_id = getattr(answer, "turn_id", None) or uuid.uuid4().hex
-    answer.turn_id = turn_id
+    """The record of a finished turn; reads the answer, never changes it."""
     return TurnRecord(
-        id=turn_id,
+        id=answer.turn_id,
         conversation_id=conversation_id,
         created_at=time.time(),
         question=scrub(answer.question),
@@ -121,10 +119,10 @@ def record_of(answer: "Answer", *, conversation_id: str, source: str, notebook: 
         error_code=None if answer.error is None else answer.error.code,
         row_count=answer.row_count,
         truncated=answer.truncated,
-        chart=_chart_without_data(answer._chart_spec),
+        chart=_chart_without_data(answer.chart_spec_if_built),
         timings_ms={k: round(v, 1) for k, v in answer.timings.items()},
-        usage={k: v for k, v in (answer.usage or {}).items()},
-        feedback=getattr(answer, "feedback", None),
+        usage=answer.usage.to_dict(),
+        feedback=answer.feedback,
         source=source,
         notebook=scrub(notebook),
     )

@@ -2,14 +2,14 @@
 connection usable, results to pandas (through Arrow where the engine offers it)."""
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from .. import errors
+from ..connections.budget import ByteCaps
+from ..connections.running import run_blocking
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,14 +24,6 @@ class QueryResult:
     sql: str            # the text that ran: rendered from the checked AST (with the cap), verified
     elapsed_ms: float
     notes: tuple[str, ...] = ()   # what the byte caps cut, for the answer
-
-
-@dataclass(frozen=True)
-class ByteCaps:
-    """Most bytes of result kept: per text/blob value, and in total (rows beyond are dropped)."""
-
-    cell: int = 1024 * 1024
-    total: int = 256 * 1024 * 1024
 
 
 def cap(query: exp.Expression, max_rows: int) -> exp.Expression:
@@ -57,8 +49,8 @@ def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeo
     sql = guard.executable_sql(capped, adapter.dialect)  # refused unless it re-parses as `capped`
     started = time.perf_counter()
     if getattr(adapter, "reads_within_budget", False):
-        # The adapter stops reading at the caps (sql/budget.py): memory follows the caps, not the result.
-        from .budget import Budget
+        # The adapter stops reading at the caps (connections/budget.py): memory follows the caps, not the result.
+        from ..connections.budget import Budget
 
         budget = Budget(byte_caps)
         df = run_blocking(adapter, sql, timeout_s, budget=budget)
@@ -142,44 +134,3 @@ def _cut(value: Any, limit: int) -> Any:
 
 def _size(n: int) -> str:
     return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
-
-
-def run_blocking(adapter: "Adapter", sql: str, timeout_s: float, budget: Any = None) -> Any:
-    """`adapter.fetch(sql)` in a worker thread, so that a timeout or Ctrl-C can cancel it with the
-    engine's own interrupt while this thread stays responsive. A `budget` (sql/budget.py) goes to
-    adapters that read within one."""
-    outcome: dict[str, Any] = {}
-    options = {"budget": budget} if budget is not None else {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = adapter.fetch(sql, timeout_s=timeout_s, **options)
-        except BaseException as exc:  # handed back to the caller's thread below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="querygpt-query", daemon=True)
-    worker.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while worker.is_alive():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                _cancel(adapter, worker)
-                raise errors.QueryTimeout(f"The query ran longer than {timeout_s:g} s and was cancelled.")
-            worker.join(min(remaining, 0.25))
-    except KeyboardInterrupt:
-        _cancel(adapter, worker)
-        raise errors.QueryCancelled("The query was stopped (interrupted).") from None
-    if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, errors.QueryGPTError):
-            raise error
-        if isinstance(error, MemoryError):
-            raise errors.OutOfMemory("The query's result did not fit in memory.") from None
-        raise adapter.classify(error) from None
-    return outcome["value"]
-
-
-def _cancel(adapter: "Adapter", worker: threading.Thread) -> None:
-    adapter.interrupt()
-    worker.join(10)

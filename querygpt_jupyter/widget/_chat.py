@@ -111,13 +111,14 @@ class ChatWidget(anywidget.AnyWidget):
         return turn_id
 
     def _run(self, question: str, overrides: dict, opened: dict, listener) -> "Answer":
-        from ..agent.turn import ask_turn
-        from ..conversation import prepare_turn
+        """The turn itself, as `%%ask` runs it (conversation.run_turn); `_finish` adds it to the session."""
+        from ..conversation import prepare_turn, run_turn
 
         conn = overrides.pop("conn", None)
         prepared = opened["turn"] = prepare_turn(self.session, conn, question=question, how="the sidebar's picker",
                                                  pick_with="the Connection menu above", **overrides)
-        return prepared.stamp(ask_turn(question, prepared.adapter, prepared.options, listener))
+        return run_turn(self.session, question, listener=listener, prepared=prepared, source="sidebar",
+                        record=False).answer
 
     def stop(self) -> None:
         """Stop the running turn (Escape / the stop button)."""
@@ -153,18 +154,12 @@ class ChatWidget(anywidget.AnyWidget):
             question = self.live["question"]
             events = listener.flush_events()
             if prepared is None:                           # no such connection, a bad option: not a turn
-                failure = error if isinstance(error, errors.QueryGPTError) else (
-                    errors.QueryCancelled("The question was stopped.") if isinstance(error, KeyboardInterrupt)
-                    else errors.AgentFailure(f"querygpt failed unexpectedly: {type(error).__name__}: {error}"))
-                self.turns = [*self.turns, _view.error_turn(turn_id, question, failure)]
+                self.turns = [*self.turns, _view.error_turn(turn_id, question, errors.coded(error))]
                 self.live, self.busy, self._worker = None, False, None
                 return
             if answer is None:                             # stopped or failed outside the turn's own capture
                 answer = prepared.stamp(Answer(question=question, model=prepared.options.model,
-                                               connection=prepared.adapter.label))
-                answer.error = (errors.QueryCancelled("The question was stopped.")
-                                if isinstance(error, KeyboardInterrupt) else
-                                errors.AgentFailure(f"querygpt failed unexpectedly: {type(error).__name__}: {error}"))
+                                               connection=prepared.adapter.label, error=errors.coded(error)))
             self._own.add(id(answer))
             self.session.add_answer(answer, source="sidebar")
             view = _view.finished_turn(turn_id, answer, "sidebar", prepared.connection,

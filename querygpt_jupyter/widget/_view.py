@@ -36,7 +36,7 @@ def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str |
                   cell: str | None = None, events: list | None = None, chart_style: dict | None = None) -> dict:
     """Everything the sidebar shows of a finished turn, in both views (the front end picks)."""
     error = answer.error
-    usage = answer.usage or {}
+    usage = answer.usage
     return {
         "id": turn_id,
         "source": source,
@@ -51,18 +51,18 @@ def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str |
         "chart": chart_view(answer, chart_style) if error is None else None,
         "chart_note": (answer.chart_note or "") if error is None else "",   # also why no chart was drawn
         "error": None if error is None else {"code": error.code, "message": error.message, "hint": error.hint or ""},
-        "feedback": getattr(answer, "feedback", None),
+        "feedback": answer.feedback,
         "model": answer.model or "",
         "connection": connection or answer.connection or "",
         "connection_note": answer.connection_reason or "",
         "developer": {
             "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},
-            "prompt_tokens": int(usage.get("prompt_tokens", 0) or 0),
-            "completion_tokens": int(usage.get("completion_tokens", 0) or 0),
-            "cost_usd": float(usage.get("cost_usd", 0.0) or 0.0),
+            "prompt_tokens": int(usage.prompt_tokens or 0),
+            "completion_tokens": int(usage.completion_tokens or 0),
+            "cost_usd": float(usage.cost_usd or 0.0),
             "executed_sql": answer.executed_sql or "",
             "dialect": answer.dialect or "",
-            "attempts": [{"sql": a.get("sql") or "", "error": a.get("error")} for a in answer.attempts],
+            "attempts": [a.to_dict() for a in answer.attempts],
             "notes": list(answer.notes),
             "label": answer.connection or "",
         },

@@ -6,7 +6,7 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .answer import Answer
+    from ..answer import Answer
 
 TABLE_HEAD_ROWS = 10
 
@@ -89,14 +89,14 @@ def _table_html(answer: "Answer") -> str:
 
 def _developer_html(answer: "Answer") -> str:
     timings = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f} ms</td></tr>" for k, v in answer.timings.items())
-    usage = answer.usage or {}
+    usage = answer.usage
     meta = (
         f"model: {answer.model or '—'} · connection: {answer.connection or '—'} · dialect: {answer.dialect or '—'} · "
-        f"prompt tokens: {usage.get('prompt_tokens', 0)} · completion tokens: {usage.get('completion_tokens', 0)} · "
+        f"prompt tokens: {usage.prompt_tokens} · completion tokens: {usage.completion_tokens} · "
         f"prompt size: {answer.prompt_tokens_first_call} tokens · retries: {max(len(answer.attempts) - 1, 0)}"
     )
     attempts = ""
-    if len(answer.attempts) > 1 or any(a.get("error") for a in answer.attempts):
+    if len(answer.attempts) > 1 or any(a.error for a in answer.attempts):
         attempts = f'<pre class="qg-sql">{html.escape(attempts_text(answer))}</pre>'
     executed = ""
     if answer.executed_sql and answer.executed_sql != answer.sql:
@@ -108,8 +108,8 @@ def attempts_text(answer: "Answer") -> str:
     """Each SQL candidate the model gave and why it was sent back (developer view)."""
     lines = []
     for i, attempt in enumerate(answer.attempts, 1):
-        outcome = "accepted" if not attempt.get("error") else f"{attempt['error']['code']}: {attempt['error']['message']}"
-        lines.append(f"attempt {i}: {outcome}\n  {(attempt.get('sql') or '(no SQL)').strip()}")
+        outcome = "accepted" if attempt.error is None else f"{attempt.error.code}: {attempt.error}"
+        lines.append(f"attempt {i}: {outcome}\n  {(attempt.sql or '(no SQL)').strip()}")
     return "\n".join(lines)
 
 
@@ -132,7 +132,7 @@ def chart_bundle(answer: "Answer") -> dict | None:
     """The raw mimebundle of the answer's chart, or None."""
     if answer.chart_spec is None:
         return None
-    from .charts.render import spec_mimebundle
+    from ..charts.render import spec_mimebundle
 
     return spec_mimebundle(answer.chart_spec, answer.chart_description or "Chart")
 

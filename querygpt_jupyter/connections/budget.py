@@ -7,13 +7,13 @@ Sizes are bytes of text and blobs plus a fixed cost per value, the same rule for
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from .execute import ByteCaps
 
 VALUE_COST = 16             # bytes counted per text/blob value on top of its own length, and per other value
 BATCH_BYTES = 16 * 2**20    # rows asked of a driver at once: about this many bytes, judged by the rows seen so far
@@ -21,11 +21,19 @@ MAX_BATCH_ROWS = 10_000
 MARK = "…"
 
 
+@dataclass(frozen=True)
+class ByteCaps:
+    """Most bytes of result kept: per text/blob value, and in total (rows beyond are dropped)."""
+
+    cell: int = 1024 * 1024
+    total: int = 256 * 1024 * 1024
+
+
 class Budget:
     """What one result may still take. Feed it rows (`take_rows`) or Arrow batches (`take_batch`)
     in order; `spent` turns true when the total cap cut rows, and then the caller stops reading."""
 
-    def __init__(self, caps: "ByteCaps"):
+    def __init__(self, caps: ByteCaps):
         self.caps = caps
         self.restart()
 
