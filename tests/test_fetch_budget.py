@@ -162,3 +162,20 @@ def test_duckdb_on_dataframes_cuts_while_reading_too():
     answer = qg.run_sql("SELECT s FROM df", db=frame, chart=False, max_cell_kb=1024, max_result_mb=2)
     assert answer.error is None and answer.truncated and len(answer.df) == 1
     assert answer.df["s"].str.len().tolist() == [1024 * 1024 + 1]
+
+
+def test_the_row_cap_says_which_cap_cut_in_one_sentence():
+    answer = qg.run_sql("SELECT x FROM df ORDER BY x", db=pd.DataFrame({"x": range(50)}), chart=False, max_rows=10)
+    assert answer.truncated and len(answer.df) == 10
+    assert answer.notes == ["Only the first 10 rows are kept: the query returns more (Ask.max_rows)."]
+
+
+def test_an_adapter_that_reads_everything_still_gets_the_caps_after(monkeypatch):
+    from querygpt_jupyter.connections.duckdb_adapter import DuckDBAdapter
+
+    monkeypatch.setattr(DuckDBAdapter, "reads_within_budget", False)
+    answer = qg.run_sql("SELECT repeat('x', 3000000) AS s FROM range(3)", db=pd.DataFrame({"x": [1]}), chart=False,
+                        max_cell_kb=1024, max_result_mb=2)
+    assert answer.error is None and answer.truncated and len(answer.df) == 1
+    assert answer.df["s"].str.len().tolist() == [1024 * 1024 + 1]
+    assert any("max_cell_kb" in note for note in answer.notes) and any("max_result_mb" in note for note in answer.notes)

@@ -108,11 +108,11 @@ class Budget:
         notes = []
         if self.cut_columns:
             columns = list(self.cut_columns)
-            notes.append(f"Values longer than {_size(self.caps.cell)} were cut (column{'s' if len(columns) > 1 else ''} "
+            notes.append(f"Values longer than {size_text(self.caps.cell)} were cut (column{'s' if len(columns) > 1 else ''} "
                          f"{', '.join(columns)}); raise Ask.max_cell_kb to keep more.")
         if self.spent:
             notes.append(f"Only the first {self.rows_kept:,} rows are kept: the result is larger than "
-                         f"{_size(self.caps.total)} (Ask.max_result_mb), so the rest was not fetched.")
+                         f"{size_text(self.caps.total)} (Ask.max_result_mb), so the rest was not fetched.")
         return tuple(notes)
 
 
@@ -221,5 +221,5 @@ def _is_blob(kind) -> bool:
             or getattr(pa.types, "is_binary_view", lambda _: False)(kind))
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"

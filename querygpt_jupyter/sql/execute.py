@@ -61,6 +61,7 @@ def run_query(adapter: "Adapter", query: exp.Expression, *, max_rows: int, timeo
     truncated = len(df) > max_rows
     if truncated:
         df = df.iloc[:max_rows]
+        notes = (*notes, f"Only the first {max_rows:,} rows are kept: the query returns more (Ask.max_rows).")
     return QueryResult(df, truncated or cut_rows, sql, (time.perf_counter() - started) * 1000, notes)
 
 
@@ -69,6 +70,8 @@ def limit_bytes(df: "pd.DataFrame", caps: ByteCaps) -> "tuple[pd.DataFrame, bool
     rows that fit in `caps.total` bytes. Returns (frame, rows were dropped, notes). Numeric
     columns cost their item size; only text-like columns are measured value by value."""
     import numpy as np
+
+    from ..connections.budget import cut_value, size_text
 
     sizes = np.zeros(len(df), dtype=np.int64)
     cut_columns: list[str] = []
@@ -81,7 +84,7 @@ def limit_bytes(df: "pd.DataFrame", caps: ByteCaps) -> "tuple[pd.DataFrame, bool
         lengths = _lengths(series)
         sizes += lengths + 16
         if len(lengths) and lengths.max() > caps.cell:
-            replaced[position] = series.map(lambda v: _cut(v, caps.cell))
+            replaced[position] = series.map(lambda v: cut_value(v, caps.cell))
             cut_columns.append(str(name))
             sizes += np.minimum(lengths, caps.cell) - lengths
     if replaced:
@@ -90,13 +93,13 @@ def limit_bytes(df: "pd.DataFrame", caps: ByteCaps) -> "tuple[pd.DataFrame, bool
             df.isetitem(position, series)
     notes: list[str] = []
     if cut_columns:
-        notes.append(f"Values longer than {_size(caps.cell)} were cut (column{'s' if len(cut_columns) > 1 else ''} "
+        notes.append(f"Values longer than {size_text(caps.cell)} were cut (column{'s' if len(cut_columns) > 1 else ''} "
                      f"{', '.join(cut_columns)}); raise Ask.max_cell_kb to keep more.")
     total = np.cumsum(sizes)
     if len(total) and total[-1] > caps.total:
         keep = int(np.searchsorted(total, caps.total, side="right"))
         notes.append(f"Only the first {keep:,} of {len(df):,} rows are kept: the result is larger than "
-                     f"{_size(caps.total)} (Ask.max_result_mb).")
+                     f"{size_text(caps.total)} (Ask.max_result_mb).")
         return df.iloc[:keep], True, tuple(notes)
     return df, False, tuple(notes)
 
@@ -108,29 +111,7 @@ def _lengths(series: "pd.Series"):
 
     if isinstance(series.dtype, pd.StringDtype):
         return series.str.len().fillna(0).to_numpy(dtype=np.int64)
-    return np.fromiter((_length(v) for v in series.array), dtype=np.int64, count=len(series))
+    from ..connections.budget import value_length
 
+    return np.fromiter((value_length(v) for v in series.array), dtype=np.int64, count=len(series))
 
-def _length(value: Any) -> int:
-    if isinstance(value, (str, bytes, bytearray)):
-        return len(value)
-    if isinstance(value, memoryview):
-        return value.nbytes
-    nbytes = getattr(value, "nbytes", None)   # numpy arrays (DuckDB lists)
-    if isinstance(nbytes, int):
-        return nbytes
-    if isinstance(value, (list, tuple, dict)):
-        return 16 * len(value)
-    return 8
-
-
-def _cut(value: Any, limit: int) -> Any:
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + "…"
-    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > limit:
-        return bytes(value[:limit])
-    return value
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 2**10:g} KB"
