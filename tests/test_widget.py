@@ -22,7 +22,11 @@ STATIC = Path(__file__).resolve().parent.parent / "querygpt_jupyter" / "static"
 
 @pytest.fixture()
 def session(demo_path):
-    return Session(None)
+    """A kernel's session whose sidebar turns are fresh: with Ask.replay on, a question another test
+    recorded in the history index would be replayed (test_one_turn.py tests that)."""
+    session = Session(None)
+    session.config.replay = False
+    return session
 
 
 @pytest.fixture()
