@@ -1,0 +1,155 @@
+"""The values index: the distinct values of text columns, so that a question's "new york" finds
+`cities.name = 'New York City'` and the model writes the literal the data holds.
+
+Matching, best first: `exact` (the value appears in the question as written), `case-folded`,
+`token` (every word of a question phrase is a word of the value: "new york" → 'New York City') and
+`fuzzy` (edit-distance similarity ≥ FUZZY_MIN with rapidfuzz: "pittsburg" → 'Pittsburgh')."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .words import STOP_WORDS
+
+VALUE_CHARS = 80          # longer texts (descriptions, JSON) are not values a question names
+MAX_PHRASE_WORDS = 4
+FUZZY_MIN = 88.0
+MAX_MATCHES = 20
+QUALITY = {"exact": 1.0, "case-folded": 0.95, "token": 0.8, "fuzzy": 0.7}
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ValueMatch:
+    """A phrase of the question found among a column's stored values."""
+
+    phrase: str
+    table: str
+    column: str
+    value: str
+    how: str          # exact | case-folded | token | fuzzy
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"phrase": self.phrase, "table": self.table, "column": self.column, "value": self.value,
+                "how": self.how, "score": round(self.score, 3)}
+
+
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(w.casefold() for w in _WORD.findall(text))
+
+
+class ValuesIndex:
+    """Distinct values per (table, column), with an inverted list from each word to the values
+    that hold it. Build it once per schema fingerprint; matching a question is then a few dict
+    look-ups plus rapidfuzz on the values that share a word prefix."""
+
+    def __init__(self, values: Mapping[tuple[str, str], Iterable[object]]):
+        self.values: list[tuple[str, str, str]] = []
+        self.by_word: dict[str, list[int]] = defaultdict(list)
+        self.by_prefix: dict[str, list[int]] = defaultdict(list)
+        self.words: list[tuple[str, ...]] = []
+        seen = set()
+        for (table, column), items in values.items():
+            for item in items:
+                if not isinstance(item, str):
+                    continue
+                text = item.strip()
+                if not text or len(text) > VALUE_CHARS or (table, column, text) in seen:
+                    continue
+                seen.add((table, column, text))
+                folded = _folded_words(text)
+                if not folded or all(w.isdigit() for w in folded):
+                    continue
+                i = len(self.values)
+                self.values.append((table, column, text))
+                self.words.append(folded)
+                for w in set(folded):
+                    self.by_word[w].append(i)
+                    if len(w) >= 4:
+                        self.by_prefix[w[:3]].append(i)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def match(self, question: str, limit: int = MAX_MATCHES) -> tuple[ValueMatch, ...]:
+        """The question's phrases found among the values, best first, at most one per
+        (table, column, value)."""
+        q_words = _folded_words(question)
+        q_text = " " + " ".join(q_words) + " "
+        best: dict[int, ValueMatch] = {}
+
+        def offer(i: int, phrase: str, how: str, score: float) -> None:
+            current = best.get(i)
+            if current is None or score > current.score:
+                table, column, value = self.values[i]
+                best[i] = ValueMatch(phrase, table, column, value, how, score)
+
+        phrases = _phrases(q_words)
+        for phrase_words in phrases:
+            content = [w for w in phrase_words if w not in STOP_WORDS]
+            if not content:
+                continue
+            candidates = set.intersection(*(set(self.by_word.get(w, ())) for w in phrase_words))
+            phrase = " ".join(phrase_words)
+            for i in candidates:
+                value_words = self.words[i]
+                coverage = len(phrase_words) / len(value_words)
+                if value_words == phrase_words:
+                    raw = self.values[i][2]
+                    how = "exact" if raw in question else "case-folded"
+                    offer(i, raw if how == "exact" else phrase, how, QUALITY[how] * (1 + 0.1 * len(phrase_words)))
+                elif max(len(w) for w in content) >= 3 and (coverage >= 0.5 or len(content) >= 2):
+                    offer(i, phrase, "token", QUALITY["token"] * coverage * (1 + 0.1 * len(phrase_words)))
+        self._fuzzy(phrases, q_text, offer)
+        ranked = sorted(best.values(), key=lambda m: (-m.score, m.table, m.column, m.value))
+        return tuple(ranked[:limit])
+
+    def _fuzzy(self, phrases, q_text, offer) -> None:
+        try:
+            from rapidfuzz import fuzz
+        except ImportError:   # the exact, folded and token matches still work
+            return
+        for phrase_words in phrases:
+            phrase = " ".join(phrase_words)
+            if len(phrase) < 5 or all(w in STOP_WORDS for w in phrase_words):
+                continue
+            pool = set()
+            for w in phrase_words:
+                if len(w) >= 4:
+                    pool.update(self.by_prefix.get(w[:3], ()))
+            for i in pool:
+                value = " ".join(self.words[i])
+                if abs(len(value) - len(phrase)) > max(3, len(phrase) // 4):
+                    continue
+                score = fuzz.ratio(phrase, value)
+                if score >= FUZZY_MIN and f" {value} " not in q_text:
+                    offer(i, phrase, "fuzzy", QUALITY["fuzzy"] * score / 100 * (1 + 0.1 * len(phrase_words)))
+
+
+def _phrases(q_words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every run of 1..MAX_PHRASE_WORDS words that neither starts nor ends with a stop word."""
+    out = []
+    for n in range(MAX_PHRASE_WORDS, 0, -1):
+        for start in range(len(q_words) - n + 1):
+            run = q_words[start:start + n]
+            if run[0] in STOP_WORDS or run[-1] in STOP_WORDS:
+                continue
+            out.append(run)
+    return out
+
+
+def values_of(tables, stored: Mapping[str, Mapping[str, list]] | None = None) -> dict[tuple[str, str], list]:
+    """The values to index: each text column's samples, plus what introspection stored in the
+    schema cache (`{table: {column: [values]}}`)."""
+    out: dict[tuple[str, str], list] = {}
+    for table in tables:
+        for column in table.columns:
+            if column.samples:
+                out.setdefault((table.name, column.name), []).extend(column.samples)
+    for table, columns in (stored or {}).items():
+        for column, items in columns.items():
+            out.setdefault((table, column), []).extend(items)
+    return out
