@@ -59,7 +59,9 @@ def last(name: str) -> str:
 
 def judge(question: dict, kept_columns: dict[str, tuple[str, ...]]) -> tuple[bool, float]:
     """(strict, table recall): kept_columns maps each kept table to the columns shown."""
-    kept = {last(t): {c.lower() for c in cols} for t, cols in kept_columns.items()}
+    kept: dict[str, set[str]] = {}
+    for t, cols in kept_columns.items():   # tables of other schemas may share a last name part
+        kept.setdefault(last(t), set()).update(c.lower() for c in cols)
     gold = {last(t) for t in question["gold_tables"]}
     found = gold & kept.keys()
     strict = found == gold

@@ -28,6 +28,7 @@ SECOND_PASS_SHARE = 0.8       # ... then more columns of those entries, up to th
 FIRST_COLUMNS = 8             # columns in a first block (keys and matched columns come on top)
 COLUMNS_PER_ROUND = 4
 MORE_COLUMN_ROUNDS = 50
+IDENTIFIERS = 4               # identifier-like columns of a table ranked ahead of weak matches
 TOP_COLUMNS = 5               # columns the question speaks of most, ahead of identifiers
 DETAILED_PER_ENTRY = 5        # columns shown with their comment and values, per entry
 COLUMN_WEIGHT = 0.35          # a table's score gains this share of its best columns' scores
@@ -35,6 +36,7 @@ BEST_COLUMNS = 3
 VALUE_BOOST = 2.0
 VALUES_SHOWN = 8
 # columns named like identifiers: what tables are joined on even when no foreign key says so
+_DATE_NAME = re.compile(r"(^|_)(date|day|time|timestamp|year|month)(_|$)|Date$|Time$", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"(^|_)(id|key|code|fips|geoid|uuid|hash|barcode|number|num|no)$|[a-z0-9](Id|ID|Key|Code)$|^geoid$",
                          re.IGNORECASE)
 
@@ -238,6 +240,8 @@ class _Block:
 
 def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaContext:
     terms = list(words(question))
+    term_set = frozenset(terms)
+    dated = bool(_dates_in(question)) or bool(term_set & _TIME_WORDS)
     entry_scores, column_scores = prepared.index.rank(terms)
     per_entry: dict[int, list[float]] = {}
     for (e, _), s in column_scores.items():
@@ -255,9 +259,12 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         matched_columns.setdefault(e, set()).add(m.column)
     ranked = sorted(range(len(prepared.entries)), key=lambda e: (-score[e], e))
 
-    matches = _one_per_entry_column(prepared, matches)
-    values_text = _values_section(matches[:VALUES_SHOWN])
-    used = count_tokens(values_text) if values_text else 0
+    matches = _one_per_entry_column(prepared, matches)[:VALUES_SHOWN]
+    value_lines: dict[int, int] = {}   # tokens of the value lines an entry brings along
+    for m in matches:
+        e = prepared.entry_of_table.get(m.table)
+        value_lines[e] = value_lines.get(e, 0) + prepared.tokens_of(_value_line(m))
+    used = 6 if matches else 0        # the values section's title
     blocks: dict[int, _Block] = {}
     reasons: dict[int, str] = {}
 
@@ -265,7 +272,7 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         entry = prepared.entries[e]
         keys = _key_columns(entry, prepared.graph)
         matched = matched_columns.get(e, set())
-        order = _column_order(entry, e, column_scores, keys, matched)
+        order = _column_order(entry, e, column_scores, keys, matched, term_set, dated)
         return _Block(prepared, e, order, keys, question)
 
     def take(e: int, why: str, limit: float, first: int) -> bool:
@@ -274,6 +281,7 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         must = [c for c in block.order if c.name in block.keys or c.name in matched_columns.get(e, set())]
         columns = (must + [c for c in block.order if c not in must])[:max(first, len(must))]
         delta = block.list_columns(columns)
+        block.cost += value_lines.get(e, 0)
         if used + block.cost + delta > limit:
             return False
         block.apply_list(columns, delta)
@@ -293,21 +301,8 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         e = prepared.entry_of_table.get(name)
         if e is not None and e not in blocks:
             take(e, "joins two kept tables (foreign keys)", budget, FIRST_COLUMNS)
-    # 3. more columns of kept entries, a few at a time, best entries first
-    for _ in range(MORE_COLUMN_ROUNDS):
-        grew = False
-        for e in list(blocks):
-            block = blocks[e]
-            columns = block.next_columns(COLUMNS_PER_ROUND)
-            if not columns:
-                continue
-            delta = block.list_columns(columns)
-            if used + delta <= budget * SECOND_PASS_SHARE:
-                block.apply_list(columns, delta)
-                used += delta
-                grew = True
-        if not grew:
-            break
+    # 3. more columns of kept entries, a few at a time, more for the best entries
+    used = _grow_columns(blocks, used, budget * SECOND_PASS_SHARE)
     # 4. more entries while they fit
     for e in ranked:
         if e not in blocks:
@@ -326,7 +321,28 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
             block.detailed.append(c)
             block.cost += delta
             used += delta
+    # 6. whatever is left: still more columns
+    _grow_columns(blocks, used, budget)
     return _finish(prepared, budget, list(blocks), blocks, reasons, matches)
+
+
+def _grow_columns(blocks: dict, used: int, limit: float) -> int:
+    """Round after round, list the next columns of each kept entry: the p-th best entry gets
+    about COLUMNS_PER_ROUND * 2 / (p + 1) of them a round, so the likeliest tables fill first."""
+    for _ in range(MORE_COLUMN_ROUNDS):
+        grew = False
+        for p, block in enumerate(blocks.values()):
+            columns = block.next_columns(max(1, round(COLUMNS_PER_ROUND * 2 / (p + 1))))
+            if not columns:
+                continue
+            delta = block.list_columns(columns)
+            if used + delta <= limit:
+                block.apply_list(columns, delta)
+                used += delta
+                grew = True
+        if not grew:
+            break
+    return used
 
 
 def _one_per_entry_column(prepared: _Prepared, matches) -> list:
@@ -340,21 +356,26 @@ def _one_per_entry_column(prepared: _Prepared, matches) -> list:
     return out
 
 
-def _column_order(entry: Entry, e: int, column_scores, keys: set[str], matched: set[str]) -> list:
-    """Keys and matched columns first; then the few columns the question speaks of most; then
-    identifiers (what joins use, even with no foreign key declared); then other columns the
-    question touches (often only through a comment), best first; then the rest in table order."""
+def _column_order(entry: Entry, e: int, column_scores, keys: set[str], matched: set[str],
+                  terms: frozenset = frozenset(), dated: bool = False) -> list:
+    """Keys and matched columns first; then the columns the question names outright (every word
+    of the name is in the question) and the few it speaks of most; then a table's first
+    identifiers (what joins use, even with no foreign key declared) and, when the question names
+    a date, its date columns; then other columns the question touches (often only through a
+    comment), best first; then the rest in table order."""
     scored = sorted(((column_scores.get((e, i), 0.0), i) for i in range(len(entry.columns))), reverse=True)
     top = {i for s, i in scored[:TOP_COLUMNS] if s > 0}
+    identifiers = [i for i, c in enumerate(entry.columns) if _IDENTIFIER.search(c.name)][:IDENTIFIERS]
 
     def rank(ic):
         i, c = ic
         s = column_scores.get((e, i), 0.0)
+        named = words(c.name)
         if c.name in keys or c.name in matched:
             tier = 0
-        elif i in top:
+        elif i in top or (named and set(named) <= terms):
             tier = 1
-        elif _IDENTIFIER.search(c.name):
+        elif i in identifiers or (dated and (c.is_temporal or _DATE_NAME.search(c.name))):
             tier = 2
         else:
             tier = 3 if s > 0 else 4
@@ -379,6 +400,8 @@ def _named_members(entry: Entry, question: str) -> tuple[str, ...]:
     return tuple(out[:8])
 
 
+_TIME_WORDS = frozenset({"date", "day", "daily", "week", "weekly", "month", "monthly", "year", "yearly", "annual",
+                         "time", "when", "latest", "recent", "period", "quarter"})
 _MONTHS = {m: i for i, m in enumerate(
     "january february march april may june july august september october november december".split(), 1)}
 
@@ -412,11 +435,12 @@ def _why(e, entry_scores, per_entry, matched_columns) -> str:
 def _values_section(matches) -> str:
     if not matches:
         return ""
-    lines = ["", "", "-- Values named in the question, as stored:"]
-    for m in matches:
-        lines.append(f"  {render.one_line(m.table)}.{render.one_line(m.column)} = {render.data_text(m.value, 80)}"
-                     f" -- {m.how} match of {render.data_text(m.phrase, 60)}")
-    return "\n".join(lines)
+    return "\n".join(["", "", "-- Values named in the question, as stored:"] + [_value_line(m) for m in matches])
+
+
+def _value_line(m: ValueMatch) -> str:
+    return (f"  {render.one_line(m.table)}.{render.one_line(m.column)} = {render.data_text(m.value, 80)}"
+            f" -- {m.how} match of {render.data_text(m.phrase, 60)}")
 
 
 def _joins_section(joins) -> str:

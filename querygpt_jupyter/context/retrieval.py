@@ -8,6 +8,7 @@ we would tokenize in Python anyway. Postings for a 70k-column schema score a que
 milliseconds."""
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ COLUMN_WEIGHT = 1.0
 COMMENT_WEIGHT = 0.5
 COLUMN_NAME_WEIGHT = 2.0   # in a column's own document
 TABLE_IN_COLUMN_WEIGHT = 0.5
+MIN_PREFIX = 3             # shortest abbreviation that counts
+PREFIX_WEIGHT = 0.5
 COMMENT_WORDS = 60         # words of a comment that count (long census notes would drown the rest)
 
 
@@ -37,18 +40,41 @@ class BM25:
         for i, document in enumerate(documents):
             for term, tf in document.items():
                 self.postings[term].append((i, tf))
+        self._sorted: list[str] | None = None
         n = len(documents)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
 
-    def scores(self, terms: list[str]) -> dict[int, float]:
+    def scores(self, terms) -> dict[int, float]:
+        """`terms`: words, or (word, weight) pairs."""
         out: dict[int, float] = defaultdict(float)
-        for term in set(terms):
+        weighted = dict.fromkeys(terms, 1.0) if not terms or isinstance(next(iter(terms)), str) else dict(terms)
+        for term, weight in weighted.items():
             idf = self.idf.get(term)
             if idf is None:
                 continue
             for i, tf in self.postings[term]:
                 norm = K1 * (1 - B + B * self.lengths[i] / (self.average or 1.0))
-                out[i] += idf * tf * (K1 + 1) / (tf + norm)
+                out[i] += weight * idf * tf * (K1 + 1) / (tf + norm)
+        return out
+
+    def expand(self, terms: list[str]) -> dict[str, float]:
+        """The question's words, plus the index's words that abbreviate one of them or that one
+        of them abbreviates (`pop` for "population", `temp` for "temperature") at PREFIX_WEIGHT."""
+        if self._sorted is None:
+            self._sorted = sorted(self.postings)
+        out = dict.fromkeys(terms, 1.0)
+        for term in set(terms):
+            if len(term) < 4 or term.isdigit():
+                continue
+            for size in range(MIN_PREFIX, len(term)):   # index words that are prefixes of the term
+                prefix = term[:size]
+                if prefix in self.postings and prefix not in out:
+                    out[prefix] = PREFIX_WEIGHT
+            i = bisect.bisect_left(self._sorted, term)   # index words the term is a prefix of
+            while i < len(self._sorted) and self._sorted[i].startswith(term):
+                if self._sorted[i] not in out:
+                    out[self._sorted[i]] = PREFIX_WEIGHT
+                i += 1
         return out
 
 
@@ -106,5 +132,5 @@ class SchemaIndex:
 
     def rank(self, terms: list[str]) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
         """(entry -> score, (entry, column) -> score) for the question's terms."""
-        column_scores = {self.column_of[i]: s for i, s in self.columns.scores(terms).items()}
+        column_scores = {self.column_of[i]: s for i, s in self.columns.scores(self.columns.expand(terms)).items()}
         return self.tables.scores(terms), column_scores

@@ -18,6 +18,7 @@ respective corresponding want need tell across within among
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ACRONYM_PLURAL = re.compile(r"[A-Z]{2,}s")    # "NPIs", "URLs": one word, not "NP" + "Is"
 
 
 def stem(word: str) -> str:
@@ -39,7 +40,8 @@ def words(text: str) -> tuple[str, ...]:
         return ()
     out = []
     for raw in _WORD.findall(text):
-        for part in _CAMEL.sub(" ", raw).split():
+        parts = [raw] if _ACRONYM_PLURAL.fullmatch(raw) else _CAMEL.sub(" ", raw).split()
+        for part in parts:
             lowered = part.lower()
             if lowered in STOP_WORDS or (len(lowered) == 1 and not lowered.isdigit()):
                 continue
