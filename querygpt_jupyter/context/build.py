@@ -34,6 +34,7 @@ DETAILED_PER_ENTRY = 5        # columns shown with their comment and values, per
 COLUMN_WEIGHT = 0.35          # a table's score gains this share of its best columns' scores
 BEST_COLUMNS = 3
 VALUE_BOOST = 2.0
+SHAPE_BOOST = 0.5             # a column holds values shaped like a code the question writes
 VALUES_SHOWN = 8
 # columns named like identifiers: what tables are joined on even when no foreign key says so
 _DATE_NAME = re.compile(r"(^|_)(date|day|time|timestamp|year|month)(_|$)|Date$|Time$", re.IGNORECASE)
@@ -251,12 +252,19 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         best = sorted(per_entry.get(e, ()), reverse=True)[:BEST_COLUMNS]
         score[e] = entry_scores.get(e, 0.0) + COLUMN_WEIGHT * sum(best)
     matched_columns: dict[int, set[str]] = {}
+    shaped: dict[int, set[str]] = {}
     for m in matches:
         e = prepared.entry_of_table.get(m.table)
         if e is None:
             continue
         score[e] += VALUE_BOOST * m.score
         matched_columns.setdefault(e, set()).add(m.column)
+    for table, column in prepared.values.shaped_like(question):
+        e = prepared.entry_of_table.get(table)
+        if e is not None:
+            shaped.setdefault(e, set()).add(column)
+    for e in shaped:
+        score[e] += SHAPE_BOOST
     ranked = sorted(range(len(prepared.entries)), key=lambda e: (-score[e], e))
 
     matches = _one_per_entry_column(prepared, matches)[:VALUES_SHOWN]
@@ -272,7 +280,7 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         entry = prepared.entries[e]
         keys = _key_columns(entry, prepared.graph)
         matched = matched_columns.get(e, set())
-        order = _column_order(entry, e, column_scores, keys, matched, term_set, dated)
+        order = _column_order(entry, e, column_scores, keys, matched, term_set, dated, shaped.get(e, set()))
         return _Block(prepared, e, order, keys, question)
 
     def take(e: int, why: str, limit: float, first: int) -> bool:
@@ -357,7 +365,7 @@ def _one_per_entry_column(prepared: _Prepared, matches) -> list:
 
 
 def _column_order(entry: Entry, e: int, column_scores, keys: set[str], matched: set[str],
-                  terms: frozenset = frozenset(), dated: bool = False) -> list:
+                  terms: frozenset = frozenset(), dated: bool = False, shaped: set = frozenset()) -> list:
     """Keys and matched columns first; then the columns the question names outright (every word
     of the name is in the question) and the few it speaks of most; then a table's first
     identifiers (what joins use, even with no foreign key declared) and, when the question names
@@ -373,7 +381,7 @@ def _column_order(entry: Entry, e: int, column_scores, keys: set[str], matched: 
         named = words(c.name)
         if c.name in keys or c.name in matched:
             tier = 0
-        elif i in top or (named and set(named) <= terms):
+        elif i in top or (named and set(named) <= terms) or c.name in shaped:
             tier = 1
         elif i in identifiers or (dated and (c.is_temporal or _DATE_NAME.search(c.name))):
             tier = 2

@@ -17,6 +17,8 @@ VALUE_CHARS = 80          # longer texts (descriptions, JSON) are not values a q
 MAX_PHRASE_WORDS = 4
 FUZZY_MIN = 88.0
 MAX_MATCHES = 20
+SHAPE_CHARS = 24          # values longer than this are not codes
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 QUALITY = {"exact": 1.0, "case-folded": 0.95, "token": 0.8, "fuzzy": 0.7}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -51,6 +53,7 @@ class ValuesIndex:
         self.by_word: dict[str, list[int]] = defaultdict(list)
         self.by_prefix: dict[str, list[int]] = defaultdict(list)
         self.words: list[tuple[str, ...]] = []
+        self.shapes: dict[str, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
         seen = set()
         for (table, column), items in values.items():
             for item in items:
@@ -60,6 +63,10 @@ class ValuesIndex:
                 if not text or len(text) > VALUE_CHARS or (table, column, text) in seen:
                     continue
                 seen.add((table, column, text))
+                if len(text) <= SHAPE_CHARS and _CODE.fullmatch(text):
+                    ranges = self.shapes[_shape(text)]
+                    low, high = ranges.get((table, column), (len(text), len(text)))
+                    ranges[(table, column)] = (min(low, len(text)), max(high, len(text)))
                 folded = _folded_words(text)
                 if not folded or all(w.isdigit() for w in folded):
                     continue
@@ -70,6 +77,18 @@ class ValuesIndex:
                     self.by_word[w].append(i)
                     if len(w) >= 4:
                         self.by_prefix[w[:3]].append(i)
+
+    def shaped_like(self, question: str) -> set[tuple[str, str]]:
+        """Columns whose values look like a code the question writes (`BRCA`, `CDH1`, `'94728'`):
+        same character classes, similar length. Weak evidence — it ranks columns, and is not
+        reported as a value match."""
+        out = set()
+        for literal in _literals(question):
+            found = self.shapes.get(_shape(literal), {})
+            for key, (low, high) in found.items():
+                if low - 3 <= len(literal) <= high + 3:
+                    out.add(key)
+        return out
 
     def __len__(self) -> int:
         return len(self.values)
@@ -127,6 +146,26 @@ class ValuesIndex:
                 score = fuzz.ratio(phrase, value)
                 if score >= FUZZY_MIN and f" {value} " not in q_text:
                     offer(i, phrase, "fuzzy", QUALITY["fuzzy"] * score / 100 * (1 + 0.1 * len(phrase_words)))
+
+
+def _shape(text: str) -> str:
+    """Character classes with runs collapsed: 'CDH1' → 'A9', 'TCGA-BRCA' → 'A-A', 'x_12' → 'a_9'."""
+    classes = ("A" if ch.isupper() else "a" if ch.islower() else "9" if ch.isdigit() else ch for ch in text)
+    out = []
+    for cls in classes:
+        if not out or out[-1] != cls:
+            out.append(cls)
+    return "".join(out)
+
+
+def _literals(question: str) -> list[str]:
+    """What a question writes as a code rather than as words: quoted text, words of two or more
+    capitals (BRCA, TCGA-BRCA), and words mixing letters and digits (CDH1, SNORA31)."""
+    quoted = [a or b or c for a, b, c in re.findall(r"'([^']{1,40})'|\"([^\"]{1,40})\"|`([^`]{1,40})`", question)]
+    codes = [w for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]", question)
+             if (sum(ch.isupper() for ch in w) >= 2 and not any(ch.islower() for ch in w))
+             or (any(ch.isdigit() for ch in w) and any(ch.isalpha() for ch in w))]
+    return [q for q in quoted + codes if _CODE.fullmatch(q)]
 
 
 def _phrases(q_words: tuple[str, ...]) -> list[tuple[str, ...]]:
