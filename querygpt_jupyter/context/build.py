@@ -37,6 +37,7 @@ VALUE_BOOST = 2.0
 SHAPE_BOOST = 0.5             # a column holds values shaped like a code the question writes
 VALUES_SHOWN = 8
 # columns named like identifiers: what tables are joined on even when no foreign key says so
+TOO_SMALL = "-- The schema is larger than the token budget; list_tables and describe_table show it."
 _DATE_NAME = re.compile(r"(^|_)(date|day|time|timestamp|year|month)(_|$)|Date$|Time$", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"(^|_)(id|key|code|fips|geoid|uuid|hash|barcode|number|num|no)$|[a-z0-9](Id|ID|Key|Code)$|^geoid$",
                          re.IGNORECASE)
@@ -92,12 +93,48 @@ class _Prepared:
     whole_text: str | None = None
     whole_tokens: int | None = None
     line_tokens: dict = field(default_factory=dict)
+    infos: dict = field(default_factory=dict)
+    texts: dict = field(default_factory=dict)
+
+    def info(self, e: int) -> "_EntryInfo":
+        found = self.infos.get(e)
+        if found is None:
+            found = self.infos[e] = _EntryInfo.of(self.entries[e], self.graph)
+        return found
+
+    def rendered(self, how, column, key: bool) -> str:
+        """A column's text (compact item or detailed line), rendered once per schema."""
+        cache_key = (how, id(column), key)
+        text = self.texts.get(cache_key)
+        if text is None:
+            text = self.texts[cache_key] = how(column, key)
+        return text
 
     def tokens_of(self, line: str) -> int:
         n = self.line_tokens.get(line)
         if n is None:
             n = self.line_tokens[line] = count_tokens(line) + 1   # + the newline joining it
         return n
+
+
+@dataclass
+class _EntryInfo:
+    """What ranking columns needs of an entry, independent of the question."""
+
+    keys: set[str]
+    identifiers: frozenset[int]      # the first IDENTIFIERS identifier-like columns
+    dates: frozenset[int]
+    name_words: list[frozenset[str]]
+    member_columns: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, entry: Entry, graph: JoinGraph) -> "_EntryInfo":
+        columns = entry.columns
+        identifiers = [i for i, c in enumerate(columns) if _IDENTIFIER.search(c.name)][:IDENTIFIERS]
+        dates = [i for i, c in enumerate(columns) if c.is_temporal or _DATE_NAME.search(c.name)]
+        return cls(_key_columns(entry, graph), frozenset(identifiers), frozenset(dates),
+                   [frozenset(words(c.name)) for c in columns],
+                   {m.name: frozenset(c.name for c in m.columns) for m in entry.members})
 
 
 _cache: dict[int, tuple[weakref.ref, _Prepared]] = {}
@@ -150,6 +187,8 @@ def schema_context(schema_doc: Any, question: str, budget: int = DEFAULT_BUDGET,
 
 
 def _whole(prepared: _Prepared, budget: int, matches) -> SchemaContext | None:
+    if prepared.whole_tokens is None and 3 * sum(len(t.columns) for t in prepared.catalog.tables) > budget:
+        return None   # every column line costs at least three tokens: it cannot fit
     if prepared.whole_text is None:
         blocks = []
         for table in prepared.catalog.tables:
@@ -204,15 +243,30 @@ class _Block:
     def shown(self) -> int:
         return len(self.detailed) + len(self.listed)
 
+    def listed_ids(self) -> set[int]:
+        return {id(c) for c in self.listed}
+
     def next_columns(self, n: int) -> list:
-        taken = {id(c) for c in self.detailed} | {id(c) for c in self.listed}
-        return [c for c in self.order if id(c) not in taken][:n]
+        taken = {id(c) for c in self.detailed} | self.listed_ids()
+        out = []
+        for c in self.order:
+            if id(c) not in taken:
+                out.append(c)
+                if len(out) == n:
+                    break
+        return out
+
+    def item(self, column) -> str:
+        return self.prepared.rendered(render.column_item, column, column.name in self.keys)
+
+    def line(self, column) -> str:
+        return self.prepared.rendered(render.column_line, column, column.name in self.keys)
 
     def item_cost(self, column) -> int:
-        return self.prepared.tokens_of(render.column_item(column, column.name in self.keys))
+        return self.prepared.tokens_of(self.item(column))
 
     def detail_cost(self, column) -> int:
-        return self.prepared.tokens_of(render.column_line(column, column.name in self.keys))
+        return self.prepared.tokens_of(self.line(column))
 
     def list_columns(self, columns: list) -> int:
         """Tokens that listing `columns` by name would add (not applied)."""
@@ -228,9 +282,9 @@ class _Block:
         position = {id(c): i for i, c in enumerate(self.entry.columns)}
         detailed = sorted(self.detailed, key=lambda c: position[id(c)])
         listed = sorted(self.listed, key=lambda c: position[id(c)])
-        out = [self.header] + [render.column_line(c, c.name in self.keys) for c in detailed]
+        out = [self.header] + [self.line(c) for c in detailed]
         if listed:
-            out.append(render.compact_line([render.column_item(c, c.name in self.keys) for c in listed]))
+            out.append(render.compact_line([self.item(c) for c in listed]))
         if self.shown() < len(self.entry.columns):
             out.append(render.omitted_line(len(self.entry.columns) - self.shown()))
         return out
@@ -245,8 +299,10 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
     dated = bool(_dates_in(question)) or bool(term_set & _TIME_WORDS)
     entry_scores, column_scores = prepared.index.rank(terms)
     per_entry: dict[int, list[float]] = {}
-    for (e, _), s in column_scores.items():
+    scores_of: dict[int, dict[int, float]] = {}
+    for (e, i), s in column_scores.items():
         per_entry.setdefault(e, []).append(s)
+        scores_of.setdefault(e, {})[i] = s
     score = {}
     for e in range(len(prepared.entries)):
         best = sorted(per_entry.get(e, ()), reverse=True)[:BEST_COLUMNS]
@@ -276,18 +332,23 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
     blocks: dict[int, _Block] = {}
     reasons: dict[int, str] = {}
 
+    orders: dict[int, list] = {}
+
     def block_for(e: int) -> _Block:
-        entry = prepared.entries[e]
-        keys = _key_columns(entry, prepared.graph)
-        matched = matched_columns.get(e, set())
-        order = _column_order(entry, e, column_scores, keys, matched, term_set, dated, shaped.get(e, set()))
-        return _Block(prepared, e, order, keys, question)
+        info = prepared.info(e)
+        if e not in orders:
+            orders[e] = _column_order(prepared.entries[e], e, scores_of.get(e, {}), info,
+                                      matched_columns.get(e, set()), term_set, dated, shaped.get(e, set()))
+        return _Block(prepared, e, orders[e], info.keys, question)
 
     def take(e: int, why: str, limit: float, first: int) -> bool:
         nonlocal used
+        if used + 3 * min(first, len(prepared.entries[e].columns)) + 8 > limit:
+            return False   # cannot fit: not worth ordering its columns
         block = block_for(e)
         must = [c for c in block.order if c.name in block.keys or c.name in matched_columns.get(e, set())]
-        columns = (must + [c for c in block.order if c not in must])[:max(first, len(must))]
+        must_ids = {id(c) for c in must}
+        columns = (must + [c for c in block.order if id(c) not in must_ids])[:max(first, len(must))]
         delta = block.list_columns(columns)
         block.cost += value_lines.get(e, 0)
         if used + block.cost + delta > limit:
@@ -316,16 +377,21 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
         if e not in blocks:
             take(e, _why(e, entry_scores, per_entry, matched_columns), budget, FIRST_COLUMNS)
     # 5. details (comment, sample values) for the columns the question speaks of
-    upgrades = sorted(((-column_scores.get((e, i), 0.0), e, c) for e, b in blocks.items()
-                       for i, c in enumerate(b.entry.columns) if column_scores.get((e, i)) and c in b.listed),
-                      key=lambda x: (x[0], x[1]))
-    for _, e, c in upgrades:
+    upgrades = []
+    listed = {e: b.listed_ids() for e, b in blocks.items()}
+    for (e, i), s in column_scores.items():
+        if e in blocks:
+            column = blocks[e].entry.columns[i]
+            if id(column) in listed[e]:
+                upgrades.append((-s, e, i, column))
+    upgrades.sort(key=lambda x: x[:3])
+    for _, e, _, c in upgrades:
         block = blocks[e]
         if len(block.detailed) >= DETAILED_PER_ENTRY:
             continue
         delta = block.detail_cost(c) - block.item_cost(c)
         if used + delta <= budget:
-            block.listed.remove(c)
+            block.listed = [x for x in block.listed if x is not c]
             block.detailed.append(c)
             block.cost += delta
             used += delta
@@ -364,32 +430,39 @@ def _one_per_entry_column(prepared: _Prepared, matches) -> list:
     return out
 
 
-def _column_order(entry: Entry, e: int, column_scores, keys: set[str], matched: set[str],
+def _column_order(entry: Entry, e: int, scores: dict[int, float], info: "_EntryInfo", matched: set[str],
                   terms: frozenset = frozenset(), dated: bool = False, shaped: set = frozenset()) -> list:
     """Keys and matched columns first; then the columns the question names outright (every word
     of the name is in the question) and the few it speaks of most; then a table's first
     identifiers (what joins use, even with no foreign key declared) and, when the question names
     a date, its date columns; then other columns the question touches (often only through a
     comment), best first; then the rest in table order."""
-    scored = sorted(((column_scores.get((e, i), 0.0), i) for i in range(len(entry.columns))), reverse=True)
-    top = {i for s, i in scored[:TOP_COLUMNS] if s > 0}
-    identifiers = [i for i, c in enumerate(entry.columns) if _IDENTIFIER.search(c.name)][:IDENTIFIERS]
-
-    def rank(ic):
-        i, c = ic
-        s = column_scores.get((e, i), 0.0)
-        named = words(c.name)
-        if c.name in keys or c.name in matched:
-            tier = 0
-        elif i in top or (named and set(named) <= terms) or c.name in shaped:
-            tier = 1
-        elif i in identifiers or (dated and (c.is_temporal or _DATE_NAME.search(c.name))):
-            tier = 2
+    columns = entry.columns
+    by_score = sorted(scores, key=lambda i: (-scores[i], i))
+    top = set(by_score[:TOP_COLUMNS])
+    tiers: list[list[int]] = [[], [], [], [], []]
+    for i in by_score:   # the scored columns, best first
+        c = columns[i]
+        if c.name in info.keys or c.name in matched:
+            tiers[0].append(i)
+        elif i in top or c.name in shaped or (info.name_words[i] and info.name_words[i] <= terms):
+            tiers[1].append(i)
+        elif i in info.identifiers or (dated and i in info.dates):
+            tiers[2].append(i)
         else:
-            tier = 3 if s > 0 else 4
-        return (tier, -s, i)
-
-    return [c for _, c in sorted(enumerate(entry.columns), key=rank)]
+            tiers[3].append(i)
+    for i, c in enumerate(columns):   # the others, in the table's order
+        if i in scores:
+            continue
+        if c.name in info.keys or c.name in matched:
+            tiers[0].append(i)
+        elif c.name in shaped or (info.name_words[i] and info.name_words[i] <= terms):
+            tiers[1].append(i)
+        elif i in info.identifiers or (dated and i in info.dates):
+            tiers[2].append(i)
+        else:
+            tiers[4].append(i)
+    return [columns[i] for tier in tiers for i in tier]
 
 
 def _named_members(entry: Entry, question: str) -> tuple[str, ...]:
@@ -476,15 +549,18 @@ def _finish(prepared: _Prepared, budget: int, order: list[int], blocks: dict, re
         if tokens <= budget or not order:
             break
         _shrink(order, blocks)
-    if tokens > budget:   # not even one entry fits: say so rather than send a partial table
-        text = "-- The schema is larger than the token budget; ask describe_table for a table's columns."
+    if not order or tokens > budget:   # not even one entry fits: say so rather than send a partial table
+        text = TOO_SMALL if count_tokens(TOO_SMALL) <= budget else ""
         tokens = count_tokens(text)
         order, visible, joins = [], [], ()
     families = {prepared.entries[e].name: tuple(m.name for m in prepared.entries[e].members)
                 for e in order if prepared.entries[e].is_family}
     tables = tuple(m.name for e in order for m in prepared.entries[e].members)
-    columns = {m.name: tuple(c.name for c in blocks[e].columns() if m.column(c.name) is not None)
-               for e in order for m in prepared.entries[e].members}
+    columns = {}
+    for e in order:
+        shown = [c.name for c in blocks[e].columns()]
+        for member, names in prepared.info(e).member_columns.items():
+            columns[member] = tuple(n for n in shown if n in names)
     why = {m.name: reasons.get(e, "") for e in order for m in prepared.entries[e].members}
     return SchemaContext(tables, MappingProxyType(columns), tuple(visible), tuple(joins), text, tokens, budget,
                          whole=False, families=MappingProxyType(families), reasons=MappingProxyType(why),

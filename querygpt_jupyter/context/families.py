@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..connections.catalog import Table
 
@@ -29,7 +30,7 @@ class Entry:
     def table(self) -> Table:
         return self.members[-1]
 
-    @property
+    @cached_property
     def columns(self):
         if not self.is_family:
             return self.table.columns

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from itertools import groupby
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -19,6 +20,7 @@ FUZZY_MIN = 88.0
 MAX_MATCHES = 20
 SHAPE_CHARS = 24          # values longer than this are not codes
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_NOT_A_NAME = re.compile(r"[\d\s.,:;/+\-eE]*")   # numbers, dates, times: no words to match
 QUALITY = {"exact": 1.0, "case-folded": 0.95, "token": 0.8, "fuzzy": 0.7}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -40,7 +42,7 @@ class ValueMatch:
 
 
 def _folded_words(text: str) -> tuple[str, ...]:
-    return tuple(w.casefold() for w in _WORD.findall(text))
+    return tuple(_WORD.findall(text.casefold()))
 
 
 class ValuesIndex:
@@ -67,8 +69,10 @@ class ValuesIndex:
                     ranges = self.shapes[_shape(text)]
                     low, high = ranges.get((table, column), (len(text), len(text)))
                     ranges[(table, column)] = (min(low, len(text)), max(high, len(text)))
+                if _NOT_A_NAME.fullmatch(text):
+                    continue
                 folded = _folded_words(text)
-                if not folded or all(w.isdigit() for w in folded):
+                if not folded:
                     continue
                 i = len(self.values)
                 self.values.append((table, column, text))
@@ -148,14 +152,14 @@ class ValuesIndex:
                     offer(i, phrase, "fuzzy", QUALITY["fuzzy"] * score / 100 * (1 + 0.1 * len(phrase_words)))
 
 
+_CLASSES = str.maketrans({**{c: "A" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+                          **{c: "a" for c in "abcdefghijklmnopqrstuvwxyz"}, **{c: "9" for c in "0123456789"}})
+
+
 def _shape(text: str) -> str:
-    """Character classes with runs collapsed: 'CDH1' → 'A9', 'TCGA-BRCA' → 'A-A', 'x_12' → 'a_9'."""
-    classes = ("A" if ch.isupper() else "a" if ch.islower() else "9" if ch.isdigit() else ch for ch in text)
-    out = []
-    for cls in classes:
-        if not out or out[-1] != cls:
-            out.append(cls)
-    return "".join(out)
+    """Character classes with runs collapsed: 'CDH1' → 'A9', 'TCGA-BRCA' → 'A-A', 'x_12' → 'a_9'
+    (codes are ASCII: _CODE admits nothing else)."""
+    return "".join(k for k, _ in groupby(text.translate(_CLASSES)))
 
 
 def _literals(question: str) -> list[str]:
@@ -182,11 +186,11 @@ def _phrases(q_words: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 def values_of(tables, stored: Mapping[str, Mapping[str, list]] | None = None) -> dict[tuple[str, str], list]:
     """The values to index: each text column's samples, plus what introspection stored in the
-    schema cache (`{table: {column: [values]}}`)."""
+    schema cache (`{table: {column: [values]}}`, text columns only)."""
     out: dict[tuple[str, str], list] = {}
     for table in tables:
         for column in table.columns:
-            if column.samples:
+            if column.samples and column.is_text:
                 out.setdefault((table.name, column.name), []).extend(column.samples)
     for table, columns in (stored or {}).items():
         for column, items in columns.items():
