@@ -126,6 +126,23 @@ class _EntryInfo:
     dates: frozenset[int]
     name_words: list[frozenset[str]]
     member_columns: dict[str, frozenset[str]]
+    names: list[str] = field(default_factory=list)
+    tiers: dict = field(default_factory=dict)
+
+    def unscored_tiers(self, dated: bool) -> tuple[list[int], list[int], list[int]]:
+        """Column positions in table order: keys, identifiers (and dates when the question is
+        dated), the rest — computed once per entry."""
+        if dated not in self.tiers:
+            keys, middle, rest = [], [], []
+            for i, name in enumerate(self.names):
+                if name in self.keys:
+                    keys.append(i)
+                elif i in self.identifiers or (dated and i in self.dates):
+                    middle.append(i)
+                else:
+                    rest.append(i)
+            self.tiers[dated] = (keys, middle, rest)
+        return self.tiers[dated]
 
     @classmethod
     def of(cls, entry: Entry, graph: JoinGraph) -> "_EntryInfo":
@@ -134,7 +151,8 @@ class _EntryInfo:
         dates = [i for i, c in enumerate(columns) if c.is_temporal or _DATE_NAME.search(c.name)]
         return cls(_key_columns(entry, graph), frozenset(identifiers), frozenset(dates),
                    [frozenset(words(c.name)) for c in columns],
-                   {m.name: frozenset(c.name for c in m.columns) for m in entry.members})
+                   {m.name: frozenset(c.name for c in m.columns) for m in entry.members},
+                   names=[c.name for c in columns])
 
 
 _cache: dict[int, tuple[weakref.ref, _Prepared]] = {}
@@ -451,17 +469,15 @@ def _column_order(entry: Entry, e: int, scores: dict[int, float], info: "_EntryI
             tiers[2].append(i)
         else:
             tiers[3].append(i)
-    for i, c in enumerate(columns):   # the others, in the table's order
-        if i in scores:
-            continue
-        if c.name in info.keys or c.name in matched:
-            tiers[0].append(i)
-        elif c.name in shaped or (info.name_words[i] and info.name_words[i] <= terms):
-            tiers[1].append(i)
-        elif i in info.identifiers or (dated and i in info.dates):
-            tiers[2].append(i)
-        else:
-            tiers[4].append(i)
+    special = {i for i, c in enumerate(columns) if c.name in matched or c.name in shaped} if matched or shaped else set()
+    for i in special:
+        if i not in scores:
+            tiers[0 if columns[i].name in matched else 1].append(i)
+    keys, middle, rest = info.unscored_tiers(dated)   # the others, in the table's order
+    skip = scores.keys() | special
+    tiers[0] += [i for i in keys if i not in skip]
+    tiers[2] += [i for i in middle if i not in skip]
+    tiers[4] += [i for i in rest if i not in skip]
     return [columns[i] for tier in tiers for i in tier]
 
 

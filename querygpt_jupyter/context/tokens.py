@@ -65,15 +65,17 @@ _PIECE = re.compile(r"[A-Za-z]+|[0-9]|[^\sA-Za-z0-9]|\s+")
 
 
 def estimate_tokens(text: str) -> int:
-    """An upper bound on cl100k_base's count with no vocabulary: every digit, symbol and run of
-    spaces a token, letters one token per 4 (rounded up), and anything non-ASCII a token per byte
-    pair. Coarse on purpose: over-counting only costs a little context."""
+    """An upper bound on cl100k_base's count with no vocabulary: every digit, symbol and space a
+    token, letters one token per 4 (rounded up), anything non-ASCII a token per byte. Coarse on
+    purpose: over-counting only costs a little context."""
     total = 0
     for piece in _PIECE.findall(text):
-        if piece.isascii():
-            total += math.ceil(len(piece) / 4) if piece[0].isalpha() else 1
-        else:
+        if not piece.isascii():
             total += len(piece.encode("utf-8"))
+        elif piece[0].isalpha():
+            total += math.ceil(len(piece) / 4)
+        else:
+            total += len(piece)
     return total
 
 
