@@ -175,11 +175,46 @@ def agent_prompt(db: str, questions: list[dict]) -> dict:
     return {"db": db, "prompt_tokens": count_tokens(prompt), "fixed_instruction_tokens": count_tokens(fixed)}
 
 
+def values_index_build() -> dict:
+    """The values index of benchmarks/postgres_introspection.py's 500-table PostgreSQL schema:
+    cold introspection with it (one query per text column) and without (samples only, as before),
+    and building the in-memory index schema_context matches questions against."""
+    import tempfile
+
+    from postgres_introspection import TABLES, bench_urls, build_schema
+
+    url, admin_url = bench_urls()
+    build_schema(admin_url)
+    os.environ["QUERYGPT_HOME"] = tempfile.mkdtemp(prefix="qg-bench-home-")
+    from querygpt_jupyter.connections import introspect as introspection
+    from querygpt_jupyter.connections.resolve import open_connection
+    from querygpt_jupyter.context.build import _prepared
+
+    adapter = open_connection(url, ())
+    tables = adapter.schema()
+    assert len(tables) == TABLES
+    start = time.perf_counter()
+    for table in tables:
+        introspection._with_statistics(adapter, table)          # samples only: the old behaviour
+    samples_only = time.perf_counter() - start
+    start = time.perf_counter()
+    catalog = introspection.introspect(adapter, use_cache=False)  # with the values index
+    with_values = time.perf_counter() - start
+    start = time.perf_counter()
+    prepared = _prepared(catalog, None)
+    in_memory = time.perf_counter() - start
+    return {"tables": TABLES, "values": len(prepared.values),
+            "introspection_samples_only_s": round(samples_only, 2), "introspection_with_values_s": round(with_values, 2),
+            "index_in_memory_ms": round(1000 * in_memory, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budgets", default="1000,2000,4000")
     parser.add_argument("--misses", action="store_true", help="List the questions missed at each budget.")
     parser.add_argument("--only", choices=("ours", "baseline", "today"))
+    parser.add_argument("--postgres", action="store_true",
+                        help='Also time the values index on a 500-table PostgreSQL schema (eval "$(bash scripts/services --env)" first).')
     args = parser.parse_args()
     from querygpt_jupyter.context.tokens import counter_name
 
@@ -204,6 +239,8 @@ def main() -> None:
         db = largest_schema()
         print("agent prompt on the largest schema:", agent_prompt(db, questions))
         print("time per question on the largest schema:", timing(db, questions))
+    if args.postgres:
+        print("values index, 500-table PostgreSQL schema:", values_index_build())
 
 
 if __name__ == "__main__":
