@@ -438,10 +438,11 @@ def _grow_columns(blocks: dict, used: int, limit: float) -> int:
 
 
 def _one_per_entry_column(prepared: _Prepared, matches) -> list:
-    """A value found in every shard of a family is one finding, shown once."""
+    """A value found in every shard of a family, or in same-named columns of several tables, is
+    one finding, shown once (where it matched best)."""
     out, seen = [], set()
     for m in matches:
-        key = (prepared.entry_of_table.get(m.table, m.table), m.column, m.value)
+        key = (m.column.lower(), m.value)
         if key not in seen:
             seen.add(key)
             out.append(m)

@@ -69,7 +69,7 @@ class ValuesIndex:
                     ranges = self.shapes[_shape(text)]
                     low, high = ranges.get((table, column), (len(text), len(text)))
                     ranges[(table, column)] = (min(low, len(text)), max(high, len(text)))
-                if _NOT_A_NAME.fullmatch(text):
+                if _NOT_A_NAME.fullmatch(text) or text[0] in "{[<":   # numbers, dates, JSON, markup
                     continue
                 folded = _folded_words(text)
                 if not folded:
@@ -115,6 +115,8 @@ class ValuesIndex:
             content = [w for w in phrase_words if w not in STOP_WORDS]
             if not content:
                 continue
+            if sum(map(len, phrase_words)) < 3 and not _written_as_code(phrase_words, question):
+                continue   # "s" of "repository's", "us": only "CA" or "US" as written
             candidates = set.intersection(*(set(self.by_word.get(w, ())) for w in phrase_words))
             phrase = " ".join(phrase_words)
             for i in candidates:
@@ -137,7 +139,7 @@ class ValuesIndex:
             return
         for phrase_words in phrases:
             phrase = " ".join(phrase_words)
-            if len(phrase) < 5 or all(w in STOP_WORDS for w in phrase_words):
+            if len(phrase) < 5 or all(w in STOP_WORDS for w in phrase_words) or any(w.isdigit() for w in phrase_words):
                 continue
             pool = set()
             for w in phrase_words:
@@ -154,6 +156,11 @@ class ValuesIndex:
 
 _CLASSES = str.maketrans({**{c: "A" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
                           **{c: "a" for c in "abcdefghijklmnopqrstuvwxyz"}, **{c: "9" for c in "0123456789"}})
+
+
+def _written_as_code(phrase_words: tuple[str, ...], question: str) -> bool:
+    """A short phrase counts only when the question writes it in capitals, as a code ("CA")."""
+    return all(re.search(rf"\b{re.escape(w.upper())}\b", question) for w in phrase_words)
 
 
 def _shape(text: str) -> str:
