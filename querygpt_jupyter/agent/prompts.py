@@ -104,9 +104,10 @@ def schema_text(catalog: Catalog, question: str = "") -> tuple[str, bool]:
     from ..context import schema_context
     from ..context.tokens import count_tokens
 
-    full = "\n\n".join(table_ddl(t) for t in catalog.tables)
-    if len(full) <= 24 * SCHEMA_TOKEN_BUDGET and count_tokens(full) <= SCHEMA_TOKEN_BUDGET:
-        return full, False
+    if 3 * sum(len(t.columns) for t in catalog.tables) <= SCHEMA_TOKEN_BUDGET:   # else it cannot fit
+        full = "\n\n".join(table_ddl(t) for t in catalog.tables)
+        if count_tokens(full) <= SCHEMA_TOKEN_BUDGET:
+            return full, False
     note = "\n\n-- Only the tables and columns most related to the question are shown; list_tables and describe_table show the rest."
     context = schema_context(catalog, question, SCHEMA_TOKEN_BUDGET - count_tokens(note))
     return context.text + note, True

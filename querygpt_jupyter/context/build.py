@@ -1,12 +1,13 @@
-"""Assembling the context: rank entries and columns, keep what fits, render, and prove the count.
+"""Assembling the context: rank entries, keep what fits, render, and prove the count.
 
-Order of work: rank entries (tables or shard families) by BM25 + their best columns + value
-matches; keep entries with a minimal block (keys, matched and best columns) while they fit a
-share of the budget; add foreign-key bridges; then spend what is left on more columns, best
-first; then on more tables; finally count the real text and trim until it fits."""
+Order of work: rank entries (tables or shard families) by BM25 + their best columns + value and
+shape matches; (1) keep the best entries, each with its keys, matched and best columns listed by
+name and type, up to half the budget; (2) add foreign-key bridges; (3) list more columns of the
+kept entries, more for the best ones, up to 80 %; (4) more entries while they fit; (5) comments
+and sample values for the columns the question speaks of; (6) more columns with what is left;
+finally count the real text and trim until it fits. Column order is columns.column_order."""
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, Mapping
 
 from ..connections.catalog import Catalog
 from . import render
+from .columns import EntryInfo, TIME_WORDS, column_order, dates_in, key_columns, named_members
 from .families import Entry, entries as make_entries
 from .joins import Join, JoinGraph
 from .retrieval import SchemaIndex
@@ -28,19 +30,13 @@ SECOND_PASS_SHARE = 0.8       # ... then more columns of those entries, up to th
 FIRST_COLUMNS = 8             # columns in a first block (keys and matched columns come on top)
 COLUMNS_PER_ROUND = 4
 MORE_COLUMN_ROUNDS = 50
-IDENTIFIERS = 4               # identifier-like columns of a table ranked ahead of weak matches
-TOP_COLUMNS = 5               # columns the question speaks of most, ahead of identifiers
 DETAILED_PER_ENTRY = 5        # columns shown with their comment and values, per entry
 COLUMN_WEIGHT = 0.35          # a table's score gains this share of its best columns' scores
 BEST_COLUMNS = 3
 VALUE_BOOST = 2.0
 SHAPE_BOOST = 0.5             # a column holds values shaped like a code the question writes
 VALUES_SHOWN = 8
-# columns named like identifiers: what tables are joined on even when no foreign key says so
 TOO_SMALL = "-- The schema is larger than the token budget; list_tables and describe_table show it."
-_DATE_NAME = re.compile(r"(^|_)(date|day|time|timestamp|year|month)(_|$)|Date$|Time$", re.IGNORECASE)
-_IDENTIFIER = re.compile(r"(^|_)(id|key|code|fips|geoid|uuid|hash|barcode|number|num|no)$|[a-z0-9](Id|ID|Key|Code)$|^geoid$",
-                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -96,10 +92,10 @@ class _Prepared:
     infos: dict = field(default_factory=dict)
     texts: dict = field(default_factory=dict)
 
-    def info(self, e: int) -> "_EntryInfo":
+    def info(self, e: int) -> "EntryInfo":
         found = self.infos.get(e)
         if found is None:
-            found = self.infos[e] = _EntryInfo.of(self.entries[e], self.graph)
+            found = self.infos[e] = EntryInfo.of(self.entries[e], self.graph)
         return found
 
     def rendered(self, how, column, key: bool) -> str:
@@ -115,44 +111,6 @@ class _Prepared:
         if n is None:
             n = self.line_tokens[line] = count_tokens(line) + 1   # + the newline joining it
         return n
-
-
-@dataclass
-class _EntryInfo:
-    """What ranking columns needs of an entry, independent of the question."""
-
-    keys: set[str]
-    identifiers: frozenset[int]      # the first IDENTIFIERS identifier-like columns
-    dates: frozenset[int]
-    name_words: list[frozenset[str]]
-    member_columns: dict[str, frozenset[str]]
-    names: list[str] = field(default_factory=list)
-    tiers: dict = field(default_factory=dict)
-
-    def unscored_tiers(self, dated: bool) -> tuple[list[int], list[int], list[int]]:
-        """Column positions in table order: keys, identifiers (and dates when the question is
-        dated), the rest — computed once per entry."""
-        if dated not in self.tiers:
-            keys, middle, rest = [], [], []
-            for i, name in enumerate(self.names):
-                if name in self.keys:
-                    keys.append(i)
-                elif i in self.identifiers or (dated and i in self.dates):
-                    middle.append(i)
-                else:
-                    rest.append(i)
-            self.tiers[dated] = (keys, middle, rest)
-        return self.tiers[dated]
-
-    @classmethod
-    def of(cls, entry: Entry, graph: JoinGraph) -> "_EntryInfo":
-        columns = entry.columns
-        identifiers = [i for i, c in enumerate(columns) if _IDENTIFIER.search(c.name)][:IDENTIFIERS]
-        dates = [i for i, c in enumerate(columns) if c.is_temporal or _DATE_NAME.search(c.name)]
-        return cls(_key_columns(entry, graph), frozenset(identifiers), frozenset(dates),
-                   [frozenset(words(c.name)) for c in columns],
-                   {m.name: frozenset(c.name for c in m.columns) for m in entry.members},
-                   names=[c.name for c in columns])
 
 
 _cache: dict[int, tuple[weakref.ref, _Prepared]] = {}
@@ -211,7 +169,7 @@ def _whole(prepared: _Prepared, budget: int, matches) -> SchemaContext | None:
         blocks = []
         for table in prepared.catalog.tables:
             entry = Entry(table.name, (table,))
-            keys = _key_columns(entry, prepared.graph)
+            keys = key_columns(entry, prepared.graph)
             blocks.append("\n".join([render.header(entry)] + [render.column_line(c, c.name in keys) for c in table.columns]))
         prepared.whole_text = "\n\n".join(blocks)
         # cheap lower bound first: a cl100k token is rarely over 12 characters
@@ -231,18 +189,6 @@ def _whole(prepared: _Prepared, budget: int, matches) -> SchemaContext | None:
                          counter=counter_name())
 
 
-def _key_columns(entry: Entry, graph: JoinGraph) -> set[str]:
-    """Primary keys, both ends of foreign keys, and columns named like identifiers."""
-    names = {m.name for m in entry.members}
-    keys = {c.name for c in entry.columns if c.primary_key}
-    for join in graph.keys:
-        if join.table in names:
-            keys.update(join.columns)
-        if join.references in names:
-            keys.update(join.ref_columns)
-    return keys
-
-
 class _Block:
     """One kept entry: which columns are shown in detail (comment, values), which only by name and
     type, and what that costs — kept incrementally so packing a 70k-column schema stays fast."""
@@ -252,7 +198,7 @@ class _Block:
         self.entry = prepared.entries[e]
         self.detailed: list = []
         self.listed: list = []
-        self.header = render.header(self.entry, _named_members(self.entry, question))
+        self.header = render.header(self.entry, named_members(self.entry, question))
         self.cost = prepared.tokens_of(self.header) + 1 + self._omitted_cost()
 
     def _omitted_cost(self) -> int:
@@ -314,7 +260,7 @@ class _Block:
 def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaContext:
     terms = list(words(question))
     term_set = frozenset(terms)
-    dated = bool(_dates_in(question)) or bool(term_set & _TIME_WORDS)
+    dated = bool(dates_in(question)) or bool(term_set & TIME_WORDS)
     entry_scores, column_scores = prepared.index.rank(terms)
     per_entry: dict[int, list[float]] = {}
     scores_of: dict[int, dict[int, float]] = {}
@@ -355,7 +301,7 @@ def _pruned(prepared: _Prepared, question: str, budget: int, matches) -> SchemaC
     def block_for(e: int) -> _Block:
         info = prepared.info(e)
         if e not in orders:
-            orders[e] = _column_order(prepared.entries[e], e, scores_of.get(e, {}), info,
+            orders[e] = column_order(prepared.entries[e], e, scores_of.get(e, {}), info,
                                       matched_columns.get(e, set()), term_set, dated, shaped.get(e, set()))
         return _Block(prepared, e, orders[e], info.keys, question)
 
@@ -447,76 +393,6 @@ def _one_per_entry_column(prepared: _Prepared, matches) -> list:
             seen.add(key)
             out.append(m)
     return out
-
-
-def _column_order(entry: Entry, e: int, scores: dict[int, float], info: "_EntryInfo", matched: set[str],
-                  terms: frozenset = frozenset(), dated: bool = False, shaped: set = frozenset()) -> list:
-    """Keys and matched columns first; then the columns the question names outright (every word
-    of the name is in the question) and the few it speaks of most; then a table's first
-    identifiers (what joins use, even with no foreign key declared) and, when the question names
-    a date, its date columns; then other columns the question touches (often only through a
-    comment), best first; then the rest in table order."""
-    columns = entry.columns
-    by_score = sorted(scores, key=lambda i: (-scores[i], i))
-    top = set(by_score[:TOP_COLUMNS])
-    tiers: list[list[int]] = [[], [], [], [], []]
-    for i in by_score:   # the scored columns, best first
-        c = columns[i]
-        if c.name in info.keys or c.name in matched:
-            tiers[0].append(i)
-        elif i in top or c.name in shaped or (info.name_words[i] and info.name_words[i] <= terms):
-            tiers[1].append(i)
-        elif i in info.identifiers or (dated and i in info.dates):
-            tiers[2].append(i)
-        else:
-            tiers[3].append(i)
-    special = {i for i, c in enumerate(columns) if c.name in matched or c.name in shaped} if matched or shaped else set()
-    for i in special:
-        if i not in scores:
-            tiers[0 if columns[i].name in matched else 1].append(i)
-    keys, middle, rest = info.unscored_tiers(dated)   # the others, in the table's order
-    skip = scores.keys() | special
-    tiers[0] += [i for i in keys if i not in skip]
-    tiers[2] += [i for i in middle if i not in skip]
-    tiers[4] += [i for i in rest if i not in skip]
-    return [columns[i] for tier in tiers for i in tier]
-
-
-def _named_members(entry: Entry, question: str) -> tuple[str, ...]:
-    """Shards whose date or number the question names (`20230118` for "January 18, 2023")."""
-    if not entry.is_family:
-        return ()
-    keys = _dates_in(question)
-    if not keys:
-        return ()
-    out = []
-    for member in entry.members:
-        last = member.name.rpartition(".")[2]
-        digits = "".join(re.findall(r"\d+", last))
-        if any(digits.startswith(k) or k.startswith(digits) and len(digits) >= 4 for k in keys):
-            out.append(last)
-    return tuple(out[:8])
-
-
-_TIME_WORDS = frozenset({"date", "day", "daily", "week", "weekly", "month", "monthly", "year", "yearly", "annual",
-                         "time", "when", "latest", "recent", "period", "quarter"})
-_MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december".split(), 1)}
-
-
-def _dates_in(question: str) -> set[str]:
-    keys = set()
-    for month, day, year in re.findall(r"\b([A-Za-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", question):
-        if month.lower() in _MONTHS:
-            keys.add(f"{year}{_MONTHS[month.lower()]:02d}{int(day):02d}")
-    for year, month, day in re.findall(r"\b(\d{4})-(\d{2})-(\d{2})\b", question):
-        keys.add(year + month + day)
-    for month, year in re.findall(r"\b([A-Za-z]+),?\s+(\d{4})\b", question):
-        if month.lower() in _MONTHS:
-            keys.add(f"{year}{_MONTHS[month.lower()]:02d}")
-    if not keys:
-        keys.update(re.findall(r"\b(1[89]\d\d|20\d\d)\b", question))
-    return keys
 
 
 def _why(e, entry_scores, per_entry, matched_columns) -> str:
