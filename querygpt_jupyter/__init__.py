@@ -3,7 +3,7 @@ a chart. Importing this package is cheap: everything heavy loads on first use.""
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["ask", "run_sql", "schema", "chat", "Answer", "load_ipython_extension", "unload_ipython_extension", "__version__"]
+__all__ = ["ask", "run_sql", "schema", "schema_context", "chat", "Answer", "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 
 def ask(question, db=None, model=None, **options):
@@ -22,6 +22,14 @@ def schema(db=None, **options):
     from .api import schema as _schema
 
     return _schema(db=db, **options)
+
+
+def schema_context(schema_doc, question, budget=2000, **options):
+    """What the model reads about `schema_doc` (a Catalog, its `querygpt schema --json` dict, or
+    `db=` to introspect) for `question`, within `budget` tokens: see querygpt_jupyter.context."""
+    from .api import schema_context as _schema_context
+
+    return _schema_context(schema_doc, question, budget, **options)
 
 
 def chat(dock=False):

@@ -84,6 +84,19 @@ def schema(db: Any = None, **options):
     return introspect(_session_or_open(db, cfg).adapter)
 
 
+def schema_context(schema_doc: Any, question: str, budget: int = 2000, *, db: Any = None, **options):
+    """The schema context for `question` (querygpt_jupyter.context): `schema_doc` is a Catalog or
+    the `querygpt schema --json` dict; None with `db=` introspects that database (values index
+    included)."""
+    from .context import schema_context as build
+
+    if schema_doc is None:
+        schema_doc = schema(db=db, **options)
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+        raise errors.UsageError(f"budget={budget!r} is not a number of tokens.", "Give a positive whole number, e.g. 2000.")
+    return build(schema_doc, question, budget)
+
+
 def _config(**overrides):
     from .config import make_config
     from .session import current_session

@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="Show the tables, columns and keys querygpt sees.")
     add_db(schema)
 
+    context = commands.add_parser("context", help="What the model would read about the schema for a question.")
+    source = context.add_mutually_exclusive_group()
+    source.add_argument("--db", help="SQLAlchemy URL, .duckdb/.db/.sqlite path, or 'demo' (the default).")
+    source.add_argument("--schema", metavar="FILE", help="A schema document (`querygpt schema --json`, .json or .json.gz).")
+    context.add_argument("--question", required=True, metavar="Q")
+    context.add_argument("--budget", type=int, default=2000, help="Tokens the schema part may use (default 2000).")
+    context.add_argument("--json", action="store_true", help="Print one JSON object.")
+
     history = commands.add_parser("history", help="Turns recorded from notebooks, the CLI and the API, newest first.")
     history.add_argument("--json", action="store_true", help="Print one JSON object: {\"turns\": [...]}.")
     history.add_argument("--all", action="store_true", help="Every turn (oldest first), not only the latest --limit.")
@@ -116,6 +124,35 @@ def _schema(args) -> int:
     catalog = schema(db=args.db)
     print(json.dumps(catalog.to_dict(), indent=1) if args.json else catalog_text(catalog))
     return 0
+
+
+def _context(args) -> int:
+    from .api import schema_context
+
+    ctx = schema_context(_schema_file(args.schema) if args.schema else None, args.question, args.budget,
+                         db=None if args.schema else (args.db or "demo"))
+    if args.json:
+        print(json.dumps(ctx.to_dict(), default=str))
+    else:
+        print(ctx.text)
+        print(f"-- {len(ctx.tables)} tables, {ctx.tokens} of {ctx.budget} tokens ({ctx.counter})"
+              + (", the whole schema" if ctx.whole else ""), file=sys.stderr)
+    return 0
+
+
+def _schema_file(path: str) -> dict:
+    import gzip
+
+    try:
+        with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as error:
+        raise errors.UsageError(f"Cannot read the schema document {path}: {error}.",
+                                "Give a file written by `querygpt schema --db DB --json`.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tables"), list):
+        raise errors.UsageError(f"{path} is not a schema document (no \"tables\" list).",
+                                "Give a file written by `querygpt schema --db DB --json`.")
+    return data
 
 
 def _history(args) -> int:
@@ -196,7 +233,8 @@ def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | Non
         print(f"{error.label}: {error}", file=sys.stderr)
 
 
-_COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema, "history": _history}
+_COMMANDS = {"demo-db": _demo_db, "ask": _ask, "sql": _sql, "schema": _schema, "context": _context,
+             "history": _history}
 
 
 if __name__ == "__main__":

@@ -16,8 +16,7 @@ from ..connections.catalog import Catalog, Table
 # the engine's name as a person (and a model) knows it, per sqlglot dialect
 ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB",
                 "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle"}
-SCHEMA_TOKEN_BUDGET = 6_000     # above this, only the tables most related to the question get full DDL
-FULL_TABLES_WHEN_PRUNED = 12
+SCHEMA_TOKEN_BUDGET = 6_000     # above this (cl100k_base tokens), the schema context for the question
 SAMPLES_SHOWN = 6
 COMMENT_CHARS = 300       # longest comment shown
 SAMPLE_CHARS = 60         # longest sample value shown
@@ -99,18 +98,19 @@ def join_paths(catalog: Catalog) -> list[str]:
 
 
 def schema_text(catalog: Catalog, question: str = "") -> tuple[str, bool]:
-    """DDL for the whole schema, or — when that is over budget — for the tables most related to
-    the question, plus the names of the others (the model can describe them with a tool).
-    Returns (text, pruned)."""
-    full = "\n\n".join(table_ddl(t) for t in catalog.tables)
-    if estimate_tokens(full) <= SCHEMA_TOKEN_BUDGET:
-        return full, False
-    ranked = rank_tables(catalog, question)
-    chosen = ranked[:FULL_TABLES_WHEN_PRUNED]
-    others = [one_line(t.name) for t in catalog.tables if t not in chosen]
-    text = "\n\n".join(table_ddl(t) for t in chosen)
-    text += f"\n\n-- {len(others)} more tables (ask describe_table for their columns): " + ", ".join(others)
-    return text, True
+    """DDL for the whole schema, or — when that is over budget — the schema context for the
+    question (querygpt_jupyter.context: ranked tables and columns, matched values, join paths)
+    within SCHEMA_TOKEN_BUDGET tokens. Returns (text, pruned)."""
+    from ..context import schema_context
+    from ..context.tokens import count_tokens
+
+    if 3 * sum(len(t.columns) for t in catalog.tables) <= SCHEMA_TOKEN_BUDGET:   # else it cannot fit
+        full = "\n\n".join(table_ddl(t) for t in catalog.tables)
+        if count_tokens(full) <= SCHEMA_TOKEN_BUDGET:
+            return full, False
+    note = "\n\n-- Only the tables and columns most related to the question are shown; list_tables and describe_table show the rest."
+    context = schema_context(catalog, question, SCHEMA_TOKEN_BUDGET - count_tokens(note))
+    return context.text + note, True
 
 
 def rank_tables(catalog: Catalog, question: str) -> list[Table]:
@@ -131,8 +131,8 @@ def rank_tables(catalog: Catalog, question: str) -> list[Table]:
 def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True,
                   examples: tuple[tuple[str, str], ...] = ()) -> str:
     engine = ENGINE_NAMES.get(catalog.dialect, catalog.dialect)
-    schema, _ = schema_text(catalog, question)
-    paths = join_paths(catalog)
+    schema, pruned = schema_text(catalog, question)
+    paths = [] if pruned else join_paths(catalog)   # a pruned schema lists the paths among its tables
     how = (
         "When you have the query, call submit_answer with the SQL, an optional chart hint and one sentence "
         "saying what it computes. Use the other tools only if the schema below is not enough."

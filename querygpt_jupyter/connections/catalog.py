@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,18 @@ class Catalog:
     dialect: str
     fingerprint: str
     tables: tuple[Table, ...] = field(default_factory=tuple)
+    # the values index: {table: {column: (most frequent distinct values, …)}}; kept in the
+    # schema cache, left out of to_dict() (the ▶ document) unless asked for
+    values: Mapping[str, Mapping[str, tuple]] | None = field(default=None, compare=False, repr=False)
 
     def table(self, name: str) -> Table | None:
         lowered = name.lower()
         return next((t for t in self.tables if t.name.lower() == lowered), None)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, values: bool = False) -> dict:
+        if values:
+            return {**self.to_dict(), "values": {t: {c: [_json_safe(v) for v in vs] for c, vs in cs.items()}
+                                                 for t, cs in (self.values or {}).items()}}
         return {
             "dialect": self.dialect,
             "fingerprint": self.fingerprint,
@@ -89,7 +95,9 @@ class Catalog:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Catalog":
+        stored = data.get("values")
         return cls(
+            values={t: {c: tuple(vs) for c, vs in cs.items()} for t, cs in stored.items()} if stored else None,
             dialect=data["dialect"],
             fingerprint=data["fingerprint"],
             tables=tuple(

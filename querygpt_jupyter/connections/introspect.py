@@ -1,5 +1,7 @@
-"""Build the catalogue of a connection: tables, columns, keys, row counts and sample values of
-low-cardinality text columns, cached by the schema's fingerprint (memory and disk)."""
+"""Build the catalogue of a connection: tables, columns, keys, row counts, sample values of
+low-cardinality text columns and the values index (the most frequent distinct values of every
+text column, capped, for schema_context's value matching), cached by the schema's fingerprint
+(memory and disk)."""
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 SAMPLE_MAX_DISTINCT = 30   # a text column with at most this many values is "low-cardinality"
 SAMPLES_PER_COLUMN = 10
+VALUES_PER_COLUMN = 100    # the values index keeps a text column's this many most frequent values
+VALUE_CHARS = 80           # longer texts are prose, not values a question names
 QUERY_TIMEOUT_S = 10.0
 # Server adapters give the planner's row estimate in Table.row_count. Above this many rows the
 # estimate is kept and samples come from the first SAMPLE_SCAN_ROWS rows, not a full scan.
@@ -41,7 +45,9 @@ def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
         if cached is not None:
             _memory[key] = cached
             return cached
-    catalog = Catalog(adapter.dialect, fingerprint, tuple(_with_statistics(adapter, t) for t in tables))
+    values: dict[str, dict[str, tuple]] = {}
+    catalog = Catalog(adapter.dialect, fingerprint, tuple(_with_statistics(adapter, t, values) for t in tables),
+                      values=values)
     if version is None:
         _write_disk(key, catalog)
     else:   # frames change often: keep only their latest version in memory
@@ -51,9 +57,9 @@ def introspect(adapter: "Adapter", *, use_cache: bool = True) -> Catalog:
     return catalog
 
 
-def _with_statistics(adapter: "Adapter", table: Table) -> Table:
+def _with_statistics(adapter: "Adapter", table: Table, values: dict | None = None) -> Table:
     """Row count, and distinct samples of text columns with few values: one query, then one per
-    low-cardinality column."""
+    text column (its most frequent values: samples when it has few, the values index always)."""
     from .running import run_blocking
 
     source = _source(adapter, table)
@@ -71,17 +77,24 @@ def _with_statistics(adapter: "Adapter", table: Table) -> Table:
     row_count = table.row_count if _is_big(table) else int(row[0])
     samples: dict[str, tuple] = {}
     for column, distinct in zip(text_columns, row[1:]):
-        if 0 < int(distinct) <= SAMPLE_MAX_DISTINCT:
-            ident = exp.column(column.name, quoted=True)
-            query = (
-                exp.select(ident).from_(source).where(ident.is_(exp.null()).not_())
-                .group_by(ident).order_by(exp.func("COUNT", exp.Star()).desc(), ident).limit(SAMPLES_PER_COLUMN)
-            )
-            try:
-                values = run_blocking(adapter, query.sql(adapter.dialect), QUERY_TIMEOUT_S)
-            except errors.QueryGPTError:
-                continue
-            samples[column.name] = tuple(values.iloc[:, 0].tolist())
+        if not 0 < int(distinct):
+            continue
+        ident = exp.column(column.name, quoted=True)
+        query = (
+            exp.select(ident).from_(source).where(ident.is_(exp.null()).not_())
+            .group_by(ident).order_by(exp.func("COUNT", exp.Star()).desc(), ident)
+            .limit(SAMPLES_PER_COLUMN if values is None else VALUES_PER_COLUMN)
+        )
+        try:
+            found = run_blocking(adapter, query.sql(adapter.dialect), QUERY_TIMEOUT_S).iloc[:, 0].tolist()
+        except errors.QueryGPTError:
+            continue
+        if int(distinct) <= SAMPLE_MAX_DISTINCT:
+            samples[column.name] = tuple(found[:SAMPLES_PER_COLUMN])
+        if values is not None:
+            kept = tuple(v for v in found if isinstance(v, str) and 0 < len(v) <= VALUE_CHARS)
+            if kept:
+                values.setdefault(table.name, {})[column.name] = kept
     columns = tuple(replace(c, samples=samples.get(c.name, ())) for c in table.columns)
     return replace(table, row_count=row_count, columns=columns)
 
@@ -108,7 +121,10 @@ def _disk_path(key: tuple[str, str]) -> str:
 def _read_disk(key: tuple[str, str]) -> Catalog | None:
     try:
         with open(_disk_path(key)) as f:
-            return Catalog.from_dict(json.load(f))
+            data = json.load(f)
+        if "values" not in data:   # written before the values index: build it once more
+            return None
+        return Catalog.from_dict(data)
     except (OSError, ValueError, KeyError):
         return None
 
@@ -118,5 +134,5 @@ def _write_disk(key: tuple[str, str], catalog: Catalog) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        json.dump(catalog.to_dict(), f)
+        json.dump(catalog.to_dict(values=True), f)
     os.replace(tmp, path)
