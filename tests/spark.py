@@ -15,7 +15,7 @@ import pytest
 
 # Demo tables copied into Spark: the same rows DuckDB answers from.
 SPARK_DEMO_TABLES = ("cars", "seattle_weather", "stocks")
-PARTITIONED = "qg_partitioned_stocks"   # stocks again, partitioned by symbol
+PARTITIONED = "qg_closing_prices"       # stocks under other names, partitioned by ticker
 ANALYZED = "stocks"                      # has catalogue statistics (ANALYZE … COMPUTE STATISTICS)
 
 
@@ -45,9 +45,10 @@ def local_spark(demo_path: str) -> LocalSpark:
     classic = local_classic_session()
     with duckdb.connect(demo_path, read_only=True) as con:
         for name in SPARK_DEMO_TABLES:
-            frame = con.execute(f'SELECT * FROM "{name}"').to_arrow_table().to_pandas()
+            frame = con.sql(f'SELECT * FROM "{name}"').to_arrow_table().to_pandas()
             classic.createDataFrame(frame).write.mode("overwrite").saveAsTable(name)
-    classic.table("stocks").write.mode("overwrite").partitionBy("symbol").saveAsTable(PARTITIONED)
+    (classic.table("stocks").selectExpr("symbol AS ticker", "date AS closed_on", "price AS close")
+     .write.mode("overwrite").partitionBy("ticker").saveAsTable(PARTITIONED))
     classic.sql(f"ANALYZE TABLE {ANALYZED} COMPUTE STATISTICS")
     _started["spark"] = LocalSpark(url, classic)
     return _started["spark"]

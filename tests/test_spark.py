@@ -12,6 +12,8 @@ import pytest
 
 import querygpt_jupyter as qg
 from querygpt_jupyter.connections.resolve import from_object, open_connection
+from fakes.openai_server import Reply
+from fakes.scripted_provider import scripted_llm  # noqa: F401  (fixture)
 from spark import ANALYZED, PARTITIONED, spark  # noqa: F401  (fixture)
 
 QUESTIONS = [
@@ -77,7 +79,7 @@ def test_introspection_lists_columns_partitions_and_counts_only_from_statistics(
     assert {"cars", "seattle_weather", ANALYZED, PARTITIONED} <= set(tables)
     assert tables[ANALYZED].row_count == 560                  # ANALYZE … COMPUTE STATISTICS
     assert tables["cars"].row_count is None                    # no statistics: never a full count
-    symbol = tables[PARTITIONED].column("symbol")
+    symbol = tables[PARTITIONED].column("ticker")
     assert "partition column" in (symbol.comment or "")
     assert tables["cars"].column("Horsepower").type == "DOUBLE"
     assert set(tables["cars"].column("Origin").samples) == {"USA", "Europe", "Japan"}
@@ -129,3 +131,39 @@ def test_the_row_cap_is_in_the_sql_spark_runs(spark):
     answer = qg.run_sql("SELECT id FROM range(100000)", db=spark.url, max_rows=50)
     assert answer.truncated and len(answer.df) == 50
     assert "LIMIT 51" in answer.executed_sql
+
+
+def test_ask_in_a_real_kernel_on_spark_answers_like_duckdb(spark, tmp_path, monkeypatch):
+    """%ask connect sc://… and %%ask through a Jupyter kernel; the URL (with its token) comes
+    from the environment, so the notebook never holds it."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    monkeypatch.setenv("QG_TEST_SPARK_URL", spark.url)
+    question = "Average horsepower by origin"
+    nb = new_notebook(cells=[
+        new_code_cell("import os\n%load_ext querygpt_jupyter\nurl = os.environ['QG_TEST_SPARK_URL']"),
+        new_code_cell("%ask connect $url --name spark"),
+        new_code_cell(f"%%ask --conn spark --name on_spark\n{question}"),
+        new_code_cell(f"%%ask --conn demo --name on_duckdb --no-chart\n{question}"),
+        new_code_cell("key = lambda df: sorted(map(tuple, df.round(6).astype(str).values.tolist()))\n"
+                      "print('SAME' if key(on_spark) == key(on_duckdb) and len(on_spark) == 3 else 'DIFFERENT')"),
+    ])
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert nb.cells[-1].outputs[0]["text"].strip() == "SAME"
+    assert any("application/vnd.vegalite.v5+json" in o.get("data", {}) for o in nb.cells[2].outputs)
+    assert spark.url.split("token=")[1] not in nbformat.writes(nb)
+
+
+def test_the_model_is_told_it_writes_spark_sql_and_its_answer_runs_on_spark(spark, scripted_llm):
+    sql = "SELECT `Origin`, COUNT(*) AS n FROM cars GROUP BY `Origin` ORDER BY n DESC"
+    scripted_llm.push(Reply(tool_calls=[{"name": "submit_answer", "arguments": {
+        "sql": sql, "explanation": "Counts cars per origin.", "chart": "bar"}}]))
+    answer = qg.ask("How many cars per origin?", db=spark.url, model="scripted/sql-bot", tools="on")
+    assert answer.error is None, answer.error
+    assert answer.df.values.tolist() == [["USA", 254], ["Japan", 79], ["Europe", 73]]
+    system = scripted_llm.calls[0]["messages"][0]["content"]
+    assert "Spark SQL" in system and "dialect: spark" in system

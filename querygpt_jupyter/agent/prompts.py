@@ -15,7 +15,8 @@ from ..connections.catalog import Catalog, Table
 
 # the engine's name as a person (and a model) knows it, per sqlglot dialect
 ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB",
-                "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle"}
+                "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle",
+                "spark": "Spark SQL", "databricks": "Databricks SQL", "trino": "Trino"}
 SCHEMA_TOKEN_BUDGET = 6_000     # above this, only the tables most related to the question get full DDL
 FULL_TABLES_WHEN_PRUNED = 12
 SAMPLES_SHOWN = 6

@@ -74,6 +74,7 @@ class SparkAdapter:
         self._owned = owned
         self._running: Running | None = None
         self._names: dict[str, tuple[str, ...]] = {}   # catalogue name -> (database, table) or (table,)
+        self._statistics: dict[tuple[str, ...], int | None] = {}   # read once per table: DESCRIBE is a round trip
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -111,8 +112,7 @@ class SparkAdapter:
     # -- the Adapter protocol ----------------------------------------------------------------------
     def fetch(self, sql: str, timeout_s: float | None = None) -> "pd.DataFrame":
         """Run one checked query under a job tag of its own; Arrow all the way to pandas."""
-        table = self._arrow(as_subquery(sql))
-        return table.to_pandas()
+        return self._local_times(self._arrow(as_subquery(sql)).to_pandas())
 
     def interrupt(self) -> None:
         running = self._running
@@ -149,7 +149,12 @@ class SparkAdapter:
                     log.debug("querygpt: cannot list the columns of %s", name, exc_info=True)
                     continue
                 self._names[name] = parts
-                rows = None if entry.isTemporary or entry.tableType == "VIEW" else self._statistics_rows(parts)
+                if entry.isTemporary or entry.tableType == "VIEW":
+                    rows = None
+                elif parts in self._statistics:
+                    rows = self._statistics[parts]
+                else:
+                    rows = self._statistics[parts] = self._statistics_rows(parts)
                 found.append(Table(name, tuple(_column(c) for c in columns), entry.description or None, rows))
         return found
 
@@ -199,6 +204,20 @@ class SparkAdapter:
             self._running = None
             running.done.set()
             self._session.removeTag(running.tag)
+
+    def _local_times(self, df: "pd.DataFrame") -> "pd.DataFrame":
+        """Spark's TIMESTAMP is an instant shown in the session's time zone: shown that way here
+        too, without a zone, as `spark.sql(…).show()` and the other engines show their timestamps."""
+        import pandas as pd
+
+        zoned = [i for i, dtype in enumerate(df.dtypes) if isinstance(dtype, pd.DatetimeTZDtype)]
+        if not zoned:
+            return df
+        zone = self._session.conf.get("spark.sql.session.timeZone", None) or "UTC"
+        df = df.copy()
+        for position in zoned:
+            df.isetitem(position, df.iloc[:, position].dt.tz_convert(zone).dt.tz_localize(None))
+        return df
 
     def _keep_cancelling(self, running: Running) -> None:
         deadline = time.monotonic() + CANCEL_PERSIST_S

@@ -26,7 +26,7 @@ from .. import errors
 if TYPE_CHECKING:
     from ..connections.catalog import Catalog
 
-ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB"}
+ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "spark": "Spark SQL"}
 
 # ---------------------------------------------------------------------------------------------
 # 1. Which dialect is the text written in
