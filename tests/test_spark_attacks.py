@@ -41,9 +41,11 @@ class Scene:
     secret: str           # a canary file outside it
     marker: str           # a file a program run by the server would create
     jar: str              # a jar-shaped file an ADD JAR could load
+    prop: str = "qg.attack"  # a JVM system property the reflection attacks set (one per test)
     last_rows_hold_canary: bool = False
 
     def count(self) -> int:
+        self.classic.catalog.refreshTable(PROTECTED)   # another session wrote it: no stale file listing
         return self.classic.sql(f"SELECT count(*) FROM {PROTECTED}").collect()[0][0]
 
 
@@ -62,8 +64,8 @@ def _conf(key: str, value: str) -> Callable[[Scene], bool]:
     return lambda scene: scene.session.conf.get(key, None) == value
 
 
-def _jvm_property(name: str) -> Callable[[Scene], bool]:
-    return lambda scene: scene.classic.sparkContext._jvm.java.lang.System.getProperty(name) is not None
+def _jvm_property(scene: Scene) -> bool:
+    return scene.classic.sparkContext._jvm.java.lang.System.getProperty(scene.prop) is not None
 
 
 ATTACKS: dict[str, Attack] = {
@@ -89,19 +91,17 @@ ATTACKS: dict[str, Attack] = {
     "reset": Attack("RESET", lambda s: s.session.conf.get("spark.qg.analyst", None) is None, True),
     "declare-variable": Attack("DECLARE VARIABLE qg_var INT DEFAULT 1",
                                lambda s: _runs(s.session, "SELECT qg_var"), True),
-    "add-jar": Attack("ADD JAR {jar}", lambda s: any("qg_attack" in str(r) for r in s.session.sql("LIST JARS").collect()), True),
-    "add-file": Attack("ADD FILE {secret}", lambda s: any("canary" in str(r) for r in s.session.sql("LIST FILES").collect()), True),
+    "add-jar": Attack("ADD JAR {jar}", lambda s: any(os.path.basename(s.jar) in str(r) for r in s.session.sql("LIST JARS").collect()), True),
+    "add-file": Attack("ADD FILE {secret}", lambda s: any(s.secret in str(r) for r in s.session.sql("LIST FILES").collect()), True),
     "create-function-using-jar": Attack("CREATE FUNCTION qg_attack_fn AS 'java.lang.Object' USING JAR '{jar}'",
                                         lambda s: s.classic.catalog.functionExists("qg_attack_fn"), True),
     "file-query-text": Attack("SELECT * FROM text.`{secret}`", lambda s: s.last_rows_hold_canary, False),
     "file-query-csv": Attack("SELECT * FROM csv.`{secret}`", lambda s: s.last_rows_hold_canary, False),
     "file-query-url": Attack("SELECT * FROM text.`file://{secret}`", lambda s: s.last_rows_hold_canary, False),
-    "reflect-sets-a-jvm-property": Attack("SELECT reflect('java.lang.System', 'setProperty', 'qg.attack.reflect', 'x')",
-                                          _jvm_property("qg.attack.reflect"), False),
-    "java-method": Attack("SELECT java_method('java.lang.System', 'setProperty', 'qg.attack.java_method', 'x')",
-                          _jvm_property("qg.attack.java_method"), False),
-    "try-reflect": Attack("SELECT try_reflect('java.lang.System', 'setProperty', 'qg.attack.try_reflect', 'x')",
-                          _jvm_property("qg.attack.try_reflect"), False),
+    "reflect-sets-a-jvm-property": Attack("SELECT reflect('java.lang.System', 'setProperty', '{prop}', 'x')",
+                                          _jvm_property, False),
+    "java-method": Attack("SELECT java_method('java.lang.System', 'setProperty', '{prop}', 'x')", _jvm_property, False),
+    "try-reflect": Attack("SELECT try_reflect('java.lang.System', 'setProperty', '{prop}', 'x')", _jvm_property, False),
     "transform-runs-a-program": Attack("SELECT TRANSFORM(1) USING 'touch {marker}' AS (x)",
                                        lambda s: os.path.exists(s.marker), False),
 }
@@ -147,7 +147,7 @@ def scene(spark, tmp_path, monkeypatch):
     outside.mkdir()
     secret = outside / "canary.txt"
     secret.write_text(f"{CANARY}\n")
-    jar = outside / "qg_attack.jar"
+    jar = outside / f"qg_attack_{uuid.uuid4().hex}.jar"
     with zipfile.ZipFile(jar, "w") as archive:
         archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
     monkeypatch.chdir(allowed)
@@ -160,13 +160,14 @@ def scene(spark, tmp_path, monkeypatch):
     classic.sql("DROP FUNCTION IF EXISTS qg_attack_fn")
     session = SparkSession.builder.remote(spark.url).create()   # the analyst's own, fresh per test
     session.conf.set("spark.qg.analyst", "kept")
-    scene = Scene(session, classic, str(allowed), str(secret), str(outside / f"pwned-{uuid.uuid4().hex}"), str(jar))
+    scene = Scene(session, classic, str(allowed), str(secret), str(outside / f"pwned-{uuid.uuid4().hex}"), str(jar),
+                  prop=f"qg.attack.{uuid.uuid4().hex}")
     yield scene
     session.stop()
 
 
 def _sql(attack: Attack, scene: Scene) -> str:
-    return attack.sql.format(secret=scene.secret, marker=scene.marker, jar=scene.jar)
+    return attack.sql.format(secret=scene.secret, marker=scene.marker, jar=scene.jar, prop=scene.prop)
 
 
 def _state(scene: Scene) -> dict:
@@ -193,9 +194,19 @@ def _no_harm(attack: Attack, scene: Scene, answer) -> None:
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_spark_attack_does_harm_on_spark_itself(scene, name):
     attack = ATTACKS[name]
-    rows = scene.session.sql(_sql(attack, scene)).collect()
-    scene.last_rows_hold_canary = CANARY in str(rows)
-    assert attack.harmed(scene), f"{name} did no harm straight on Spark: the case tests nothing"
+    try:
+        rows = scene.session.sql(_sql(attack, scene)).collect()
+        scene.last_rows_hold_canary = CANARY in str(rows)
+        assert attack.harmed(scene), f"{name} did no harm straight on Spark: the case tests nothing"
+    finally:
+        _undo(scene)
+
+
+def _undo(scene: Scene) -> None:
+    """Harm done to what all sessions share (the table, its statistics, the cache) is undone."""
+    scene.classic.catalog.clearCache()
+    scene.classic.sql(f"DROP TABLE IF EXISTS {PROTECTED}")
+    scene.classic.sql(f"CREATE TABLE {PROTECTED} USING parquet AS SELECT id FROM range({ROWS})")
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
@@ -224,9 +235,12 @@ def test_only_the_guard_stops_these_on_the_analysts_own_session(scene, name, mon
     """Said plainly (docs/databases.md): with the guard off these run on Spark through querygpt."""
     monkeypatch.setattr(guard, "_off_for_tests", True)
     attack = ATTACKS[name]
-    answer = qg.run_sql(_sql(attack, scene), db=scene.session, timeout_s=30)
-    scene.last_rows_hold_canary = CANARY in str(answer.to_dict())
-    assert attack.harmed(scene)
+    try:
+        answer = qg.run_sql(_sql(attack, scene), db=scene.session, timeout_s=30)
+        scene.last_rows_hold_canary = CANARY in str(answer.to_dict())
+        assert attack.harmed(scene)
+    finally:
+        _undo(scene)
 
 
 @pytest.mark.parametrize("sql", REFUSED_ONLY)

@@ -80,6 +80,7 @@ class SparkAdapter:
     @classmethod
     def wrap(cls, session: Any, name: str) -> "SparkAdapter":
         """The analyst's own session: used as it is (its temp views are visible), never changed."""
+        _quiet_pyspark_query_logs()
         kind = "Spark Connect" if type(session).__module__.startswith("pyspark.sql.connect") else "Spark"
         return cls(session, f"{kind} session {name}", owned=False)
 
@@ -125,6 +126,13 @@ class SparkAdapter:
         """Temp views, then the tables and views of the current catalog's databases (bounded): the
         current database's by name, the others as `database.table`. Partition columns say so in
         their comment; row counts come only from the catalogue's statistics (ANALYZE), never a count."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return self._tables()
+
+    def _tables(self) -> list[Table]:
         catalog = self._session.catalog
         current = catalog.currentDatabase()
         databases = [current] + sorted(d.name for d in catalog.listDatabases() if d.name != current)
@@ -195,12 +203,18 @@ class SparkAdapter:
         """`sql` as an Arrow table, under a fresh job tag that interrupt() cancels. Tags belong to
         the calling thread (and, on Spark Connect, to this client), so the analyst's own jobs and
         their own tags are untouched; the tag is removed again whatever happens."""
+        import warnings
+
         running = Running(f"querygpt-{uuid.uuid4().hex}")
         self._running = running
         self._session.addTag(running.tag)
+        _QUIET.on = True
         try:
-            return self._session.sql(sql).toArrow()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)   # "pandas >= 3 is not fully supported"
+                return self._session.sql(sql).toArrow()
         finally:
+            _QUIET.on = False
             self._running = None
             running.done.set()
             self._session.removeTag(running.tag)
@@ -261,6 +275,26 @@ class _Described:
         return self._adapter.classify(error)
 
 
+_QUIET = threading.local()   # set while this thread runs one of our queries
+
+
+class _OwnQueriesQuiet(logging.Filter):
+    """PySpark logs every failed query (a JSON record with a stack trace) on loggers of its own,
+    straight to stderr: ours become one clean error line instead. The analyst's stay logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_QUIET, "on", False)
+
+
+def _quiet_pyspark_query_logs() -> None:
+    from pyspark.logger import PySparkLogger   # its loggers must be of its class: created through it
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logger = PySparkLogger.getLogger(name)
+        if not any(isinstance(f, _OwnQueriesQuiet) for f in logger.filters):
+            logger.addFilter(_OwnQueriesQuiet())
+
+
 def as_subquery(sql: str) -> str:
     """The checked query as the subquery of `SELECT * FROM (…)`. Textual on purpose: this wall
     must not depend on sqlglot. Spark's own parser then refuses whatever is not one query — a
@@ -315,6 +349,7 @@ def _spark_session_class():
             f"Spark needs PySpark 4 with Spark Connect, which is not installed ({exc.name}).",
             hint="pip install 'querygpt-jupyter[spark]'  (local Spark also needs Java 17+).",
         ) from None
+    _quiet_pyspark_query_logs()
     return SparkSession
 
 
