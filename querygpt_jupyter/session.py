@@ -12,7 +12,7 @@ from .config import Ask
 _session: "Session | None" = None
 
 # type modules whose objects are connections we can query
-_CONNECTION_MODULES = ("duckdb", "sqlite3", "sqlalchemy")
+_CONNECTION_MODULES = ("duckdb", "sqlite3", "sqlalchemy", "pyspark")
 JUPYSQL_NAME = "jupysql"  # JupySQL's current %sql connection, when JupySQL is loaded
 # names that always mean a built-in connection: `%ask connect … --name` cannot take them
 RESERVED_NAMES = {"demo": "the demo database", "dataframes": "the namespace's DataFrames",
@@ -212,7 +212,7 @@ def _is_connection(obj: Any) -> bool:
     if module not in _CONNECTION_MODULES:
         return False
     name = type(obj).__name__
-    return name in ("DuckDBPyConnection", "Connection", "Engine")
+    return name in ("DuckDBPyConnection", "Connection", "Engine", "SparkSession")
 
 
 def _is_queryable(obj: Any) -> bool:

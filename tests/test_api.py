@@ -80,6 +80,6 @@ def test_importing_the_package_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, querygpt_jupyter; print(sorted(m for m in ('litellm', 'altair', 'duckdb', 'pandas', 'sqlalchemy') if m in sys.modules))"
+    code = "import sys, querygpt_jupyter; print(sorted(m for m in ('litellm', 'altair', 'duckdb', 'pandas', 'sqlalchemy', 'pyspark') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

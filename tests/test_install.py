@@ -40,7 +40,7 @@ def test_users_are_kept_off_the_next_major_of_what_we_rely_on(name, next_major):
     assert requirement.specifier.contains(locked()[name])
 
 
-@pytest.mark.parametrize("requirement", requirements() + requirements("test"), ids=str)
+@pytest.mark.parametrize("requirement", requirements() + requirements("test") + requirements("spark"), ids=str)
 def test_every_dependency_is_locked_within_its_bounds(requirement):
     pin = locked().get(canonicalize_name(requirement.name))
     assert pin is not None, f"{requirement.name} is not in constraints.txt: run bash scripts/lock"

@@ -15,7 +15,8 @@ from ..connections.catalog import Catalog, Table
 
 # the engine's name as a person (and a model) knows it, per sqlglot dialect
 ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB",
-                "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle"}
+                "tsql": "SQL Server", "snowflake": "Snowflake", "bigquery": "BigQuery", "oracle": "Oracle",
+                "spark": "Spark SQL", "databricks": "Databricks SQL", "trino": "Trino"}
 SCHEMA_TOKEN_BUDGET = 6_000     # above this (cl100k_base tokens), the schema context for the question
 SAMPLES_SHOWN = 6
 COMMENT_CHARS = 300       # longest comment shown

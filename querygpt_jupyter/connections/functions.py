@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import errors
 
-ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB"}
+ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "spark": "Spark SQL"}
 
 # engine -> function a model wrote (lower case) -> how the engine says it.
 ENGINE_EQUIVALENTS: dict[str, dict[str, str]] = {

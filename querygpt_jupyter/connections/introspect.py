@@ -74,7 +74,7 @@ def _with_statistics(adapter: "Adapter", table: Table, values: dict | None = Non
     except errors.QueryGPTError:
         return table
     row = counts.iloc[0].tolist()
-    row_count = table.row_count if _is_big(table) else int(row[0])
+    row_count = table.row_count if _is_big(table) or not _counts_rows(adapter) else int(row[0])
     samples: dict[str, tuple] = {}
     for column, distinct in zip(text_columns, row[1:]):
         if not 0 < int(distinct):
@@ -99,6 +99,12 @@ def _with_statistics(adapter: "Adapter", table: Table, values: dict | None = Non
     return replace(table, row_count=row_count, columns=columns)
 
 
+def _counts_rows(adapter: "Adapter") -> bool:
+    """False for engines where a full count is a cluster job (Spark): their row counts come
+    from the catalogue's statistics only, and samples from the first rows."""
+    return getattr(adapter, "counts_rows", True)
+
+
 def _is_big(table: Table) -> bool:
     return table.row_count is not None and table.row_count > EXACT_COUNT_MAX_ROWS
 
@@ -108,7 +114,7 @@ def _source(adapter: "Adapter", table: Table) -> exp.Expression:
     its first rows when the engine estimates it to be big."""
     reference = getattr(adapter, "table_reference", None)
     source = reference(table.name) if reference else exp.Table(this=exp.to_identifier(table.name, quoted=True))
-    if not _is_big(table):
+    if not _is_big(table) and _counts_rows(adapter):
         return source
     return exp.select("*").from_(source).limit(SAMPLE_SCAN_ROWS).subquery("_first_rows")
 

@@ -38,6 +38,11 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str, memory_mb: 
         if _has_temporary_objects(obj):
             return _cached(("duckdb-object-itself", id(obj)), lambda: _duckdb_itself(obj, name), owner=obj)
         return _cached(("duckdb-object", id(obj)), lambda: DuckDBAdapter.wrap(obj, f"duckdb connection {name}"), owner=obj)
+    if module == "pyspark":
+        from .spark_adapter import SparkAdapter, is_spark_session
+
+        if is_spark_session(obj):
+            return _cached(("spark-object", id(obj)), lambda: SparkAdapter.wrap(obj, name), owner=obj)
     if module == "sqlite3":
         from .sqlite_adapter import SQLiteAdapter
 
@@ -56,7 +61,8 @@ def from_object(obj: Any, allowed_paths: tuple[str, ...], name: str, memory_mb: 
         return DuckDBAdapter.for_frames(frames, allowed_paths, memory_mb)
     raise errors.UsageError(
         f"querygpt cannot query a {type(obj).__name__}.",
-        hint="Pass a SQLAlchemy URL or engine, a DuckDB or sqlite3 connection, a file path, a DataFrame, or 'demo'.",
+        hint="Pass a SQLAlchemy URL or engine, a DuckDB or sqlite3 connection, a SparkSession, a file path, "
+             "a DataFrame, or 'demo'.",
     )
 
 
@@ -82,6 +88,14 @@ def _duckdb_itself(con: Any, name: str) -> Any:
 
 
 def _from_string(text: str, allowed_paths: tuple[str, ...], memory_mb: int) -> Any:
+    from .spark_adapter import is_connect_url
+
+    if is_connect_url(text):   # sc://host:15002 (Spark Connect) or spark-local
+        from .spark_adapter import LOCAL_NAMES, SparkAdapter
+
+        if text.lower() in LOCAL_NAMES:
+            return _cached(("spark-local", allowed_paths), lambda: SparkAdapter.open_local(allowed_paths))
+        return _cached(("spark-url", text, allowed_paths), lambda: SparkAdapter.open_url(text, allowed_paths))
     if "://" in text:
         from ..redact import remember_url
 

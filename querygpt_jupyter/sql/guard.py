@@ -98,6 +98,11 @@ STATEMENT_REASONS: dict[str, str] = {
     "SUMMARIZE": "scan everything they wrap and are not queries",
     "SHOW": "are not queries",
     "HANDLER": "read tables row by row outside a query",
+    # Spark
+    "ADD": "load jars, files or archives into the session (code the server then runs)",
+    "LIST": "are not queries (they list the session's jars and files)",
+    "MSCK": _MAINTENANCE, "CLEAR": "clear the session's cache",
+    "SELECT TRANSFORM … USING": "run a program on the server",
 }
 DEFAULT_STATEMENT_REASON = "are not read-only queries"
 
@@ -117,6 +122,7 @@ REFUSED_NODES: dict[type, str] = {
     exp.Analyze: "ANALYZE", exp.Grant: "GRANT", exp.Revoke: "REVOKE", exp.Kill: "KILL",
     exp.Put: "PUT", exp.Get: "GET",
     exp.Describe: "DESCRIBE", exp.Summarize: "SUMMARIZE", exp.Show: "SHOW",
+    exp.MultitableInserts: "INSERT", exp.QueryTransform: "SELECT TRANSFORM … USING",
     exp.DML: "INSERT", exp.DDL: "CREATE",
     exp.Command: "",  # sqlglot's fallback for statements it does not know: named by its keyword
 }
@@ -135,6 +141,7 @@ _ADMIN = "controls the server or other sessions"
 _SECRETS = "reveals credentials or the environment"
 _POINTER = "reads process memory through a raw pointer"
 _EXTENSIONS = "loads code into the database"
+_JVM = "calls any Java method on the server"
 
 # Functions refused anywhere, in every dialect (a name dangerous on one engine is refused on all).
 # Read as "Refused: <name>() <reason>."
@@ -182,6 +189,10 @@ REFUSED_FUNCTIONS: dict[str, str] = {
     "load_extension": _EXTENSIONS, "readfile": _SERVER_FILES, "writefile": _SERVER_FILES,
     "edit": "starts an editor on the server", "fts3_tokenizer": _POINTER,
     "zipfile": _SERVER_FILES, "fsdir": _SERVER_FILES,
+    # Spark (and Databricks)
+    "reflect": _JVM, "java_method": _JVM, "try_reflect": _JVM,
+    "identifier": "names a table or column by a string the guard cannot check",
+    "try_secret": _SECRETS, "list_secrets": _SECRETS,   # `secret` is a keyword of some dialects
 }
 
 # Function-name prefixes refused the same way: families too large to list one by one.
@@ -214,6 +225,15 @@ FILE_READER_SUFFIXES = ("_scan",)
 # Dialects whose engine reads a file when a table name looks like one (`FROM 'data.csv'`,
 # `FROM "data.csv"`, even `FROM data.csv` on DuckDB 2.0: the dotted name is joined into a path).
 TABLE_NAMES_CAN_BE_FILES = frozenset({"duckdb"})
+
+# Dialects whose engine reads files named as `format.`path`` (Spark's SQL on files: parquet.`/data/x`,
+# csv.`…`, a data source class name, …): a two-part name is a file when its first part is a format
+# below or its second part looks like a path; the path must then be under an allowed folder.
+FILE_FORMAT_TABLE_DIALECTS = frozenset({"spark", "spark2", "databricks", "hive"})
+FILE_FORMATS = frozenset({
+    "parquet", "csv", "json", "text", "binaryfile", "orc", "avro", "xml", "delta", "iceberg", "hudi",
+    "libsvm", "image", "jdbc", "kafka", "hive",
+})
 
 # A table name is taken for a file path when it contains one of these characters, or when one of
 # its dot-separated parts after the first is a file extension below.
@@ -475,6 +495,8 @@ def _check_node(node: exp.Expression, policy: GuardPolicy) -> None:
         _check_function(node, policy)
     elif isinstance(node, exp.Table) and policy.dialect in TABLE_NAMES_CAN_BE_FILES:
         _check_table_name(node, policy)
+    elif isinstance(node, exp.Table) and policy.dialect in FILE_FORMAT_TABLE_DIALECTS:
+        _check_file_format_table(node, policy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,6 +582,16 @@ def _check_table_name(table: exp.Table, policy: GuardPolicy) -> None:
     extensions = {part.lower() for part in name.split(".")[1:]}
     if PATH_CHARACTERS.intersection(name) or FILE_EXTENSIONS & extensions:
         _check_path(f'FROM "{name}"', name, policy)
+
+
+def _check_file_format_table(table: exp.Table, policy: GuardPolicy) -> None:
+    """Spark reads `format.`path`` as the file at path (spark.sql.runSQLOnFiles, on by default)."""
+    if not isinstance(table.this, exp.Identifier) or not table.args.get("db"):
+        return
+    source, name = table.text("db"), table.name
+    last = source.rsplit(".", 1)[-1].lower()   # a class name (org.apache.spark.sql.parquet) ends in its format
+    if last in FILE_FORMATS or source.lower() in FILE_FORMATS or PATH_CHARACTERS.intersection(name):
+        _check_path(f"{source}.`{name}`", name, policy)
 
 
 def _check_path(reader: str, path: str, policy: GuardPolicy) -> None:
