@@ -40,7 +40,8 @@ def tiny_duckdb(tmp_path):
 
 # -- engine memory limits --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sql", [EXPONENTIAL_CTE, ROW_EXPLOSION], ids=["doubling-strings", "row-explosion"])
+@pytest.mark.parametrize("sql", [EXPONENTIAL_CTE, ROW_EXPLOSION, EXPONENTIAL_CTE.removesuffix(" ORDER BY l DESC")],
+                         ids=["doubling-strings", "row-explosion", "doubling-strings-streamed"])
 def test_duckdb_stops_a_query_at_its_memory_limit_with_out_of_memory(tiny_duckdb, sql):
     answer = qg.run_sql(sql, db=tiny_duckdb, max_memory_mb=64, chart=False, timeout_s=120)
     assert answer.error is not None and isinstance(answer.error, errors.OutOfMemory), answer.error

@@ -110,10 +110,27 @@ def _read_within(relation, budget: "Budget") -> "pd.DataFrame":
             batches.append(budget.take_batch(batch))
             if budget.spent:
                 break
+    except (OSError, pa.ArrowException) as error:   # an error in a later chunk comes through Arrow's stream
+        raise _duckdb_error(error) from None
     finally:
         reader.close()   # ends DuckDB's pending result before the rollback
     schema = batches[0].schema if batches else reader.schema
     return _frame(pa.Table.from_batches(batches, schema=schema))
+
+
+# DuckDB's message prefix -> its exception class, for errors that reach us through Arrow's stream
+# as OSError (so that classify() still tells out-of-memory, interrupts and type errors apart).
+_STREAM_ERRORS = {"Out of Memory Error": "OutOfMemoryException", "INTERRUPT Error": "InterruptException",
+                  "Conversion Error": "ConversionException", "Invalid Input Error": "InvalidInputException",
+                  "Permission Error": "PermissionException", "Binder Error": "BinderException",
+                  "Catalog Error": "CatalogException", "IO Error": "IOException"}
+
+
+def _duckdb_error(error: BaseException) -> BaseException:
+    import duckdb
+
+    prefix = str(error).split(":", 1)[0].strip()
+    return getattr(duckdb, _STREAM_ERRORS.get(prefix, "Error"), duckdb.Error)(str(error))
 
 
 # Types DuckDB hands to Arrow wrongly or that pandas cannot hold (UHUGEINT arrives as a negative
