@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("querygpt")
 
-LOCAL_NAMES = ("spark-local", "spark://local")   # `--db spark-local`: a local Spark in this process
+LOCAL_NAMES = ("spark-local",)   # `--db spark-local`: a local Spark in this process
 LOCAL_MASTER = "local[2]"
 MAX_DATABASES = 20          # introspection reads at most this many databases of the current catalog
 MAX_TABLES = 200            # … and this many tables and views in all
