@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("querygpt")
 
-LOCAL_NAMES = ("spark-local", "spark://local")   # `--db spark-local`: a local Spark in this process
+LOCAL_NAMES = ("spark-local",)   # `--db spark-local`: a local Spark in this process
 LOCAL_MASTER = "local[2]"
+LOCAL_DRIVER_MEMORY = "3g"  # Spark's default (1g) ran out collecting a 10M-row table (benchmarks/spark.py)
 MAX_DATABASES = 20          # introspection reads at most this many databases of the current catalog
 MAX_TABLES = 200            # … and this many tables and views in all
 STATISTICS_TIMEOUT_S = 5.0  # DESCRIBE … EXTENDED per table, for the catalogue's row count
@@ -418,6 +419,7 @@ def _start_local_server() -> str:
         ("spark.connect.grpc.binding.address", "127.0.0.1"),
         ("spark.connect.grpc.binding.port", str(port)),
         ("spark.connect.authenticate.token", token),
+        ("spark.driver.memory", LOCAL_DRIVER_MEMORY),
         ("spark.ui.enabled", "false"),
         ("spark.ui.showConsoleProgress", "false"),
         ("spark.sql.shuffle.partitions", "4"),
