@@ -77,11 +77,13 @@ def current_face() -> str:
 @contextlib.contextmanager
 def speaking_to(face: str) -> Iterator[None]:
     """Hints raised inside this block are written for `face` ("notebook", "cli" or "python")."""
-    token = _face.set(face)
+    previous = _face.get()
+    _face.set(face)
     try:
         yield
     finally:
-        _face.reset(token)
+        # set, not reset(token): a generator closed from another thread's context cannot reset
+        _face.set(previous)
 
 from .redact import scrub
 

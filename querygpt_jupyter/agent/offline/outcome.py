@@ -1,21 +1,11 @@
-"""What the offline planner hands back: a `Plan`, or a refusal that says how to get an answer.
+"""What the offline planner hands back: a `Plan` (agent/plan.py, the type every planner returns), or a refusal that says how to get an answer.
 
 A wrong answer is worse than a refusal, so every stage refuses through `refuse` with the same hint.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...errors import AgentFailure, how
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a planner hands the pipeline: SQL to guard and run, and how to present it."""
-
-    sql: str                       # in catalog.dialect
-    explanation: str               # one sentence: what the query computes
-    chart_hint: str | None = None  # "bar", "line", "none", or None to let the chart chooser decide
+from ..plan import Plan  # noqa: F401  (the one Plan type of every planner; re-exported)
 
 
 def refusal_hint() -> str:

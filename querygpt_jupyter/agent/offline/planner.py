@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
+from ...config import OFFLINE_MODEL
 from ...connections.catalog import Catalog
 from ...errors import AgentFailure
 from . import build, check, choose, explain, join, link, read, tokens
@@ -46,7 +47,7 @@ class OfflinePlanner:
     """Plans questions about one table, or two linked by one foreign key, without a model;
     refuses (AgentFailure) when unsure."""
 
-    model = "querygpt/offline"
+    model = OFFLINE_MODEL
 
     def plan(self, question: str, catalog: Catalog, probe: ValueProbe | None = None) -> Plan:
         request = tokens.Request(question, catalog, RememberingProbe(probe) if probe is not None else None)
