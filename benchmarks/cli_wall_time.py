@@ -23,7 +23,7 @@ QUESTIONS = ("Average horsepower by origin", "Average price per date for each sy
 
 def _querygpt() -> list[str]:
     exe = shutil.which("querygpt", path=os.path.dirname(sys.executable)) or shutil.which("querygpt")
-    return [exe] if exe else [sys.executable, "-m", "querygpt_jupyter.cli"]
+    return [exe] if exe else [sys.executable, "-m", "querygpt_jupyter.faces.cli"]
 
 
 def _timed(args: list[str], env: dict) -> tuple[float, str]:

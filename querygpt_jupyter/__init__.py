@@ -35,19 +35,19 @@ def schema_context(schema_doc, question, budget=2000, **options):
 def chat(dock=False):
     """The notebook's chat with its databases: shown inline, or docked in JupyterLab's right
     sidebar with `dock=True` (the same as `%ask chat`)."""
-    from .widget import chat as _chat
+    from .faces.widget import chat as _chat
 
     return _chat(dock=dock)
 
 
 def load_ipython_extension(ipython) -> None:
-    from .magics import load
+    from .faces.magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    from .magics import unload
+    from .faces.magics import unload
 
     unload(ipython)
 

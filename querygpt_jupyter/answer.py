@@ -145,7 +145,7 @@ class Answer:
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .render.answer import answer_mimebundle
+        from .faces.render.answer import answer_mimebundle
 
         return answer_mimebundle(self)
 

@@ -50,7 +50,7 @@ def test_other_file_kinds_are_a_usage_error_before_anything_runs(tmp_path, demo_
 
 @pytest.mark.parametrize("flags", [[], ["--json"]])
 def test_an_answer_only_read_draws_no_image(demo_path, flags):
-    code = ("import sys; from querygpt_jupyter.cli import main; "
+    code = ("import sys; from querygpt_jupyter.faces.cli import main; "
             f"status = main(['ask', 'Average horsepower by origin', '--db', {demo_path!r}, *{flags!r}]); "
             "print('LOADED', sorted(m for m in ('vl_convert', 'altair') if m in sys.modules), status, file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)

@@ -7,7 +7,7 @@ from IPython.utils.capture import capture_output
 
 from conftest import loaded_shell
 from querygpt_jupyter import errors
-from querygpt_jupyter.cli import main
+from querygpt_jupyter.faces.cli import main
 
 MAGIC_SUBCOMMANDS = ["connect", "tables", "model", "history", "search", "feedback", "stats", "chat", "help"]
 CLI_SUBCOMMANDS = ["demo-db", "ask", "sql", "schema", "history"]

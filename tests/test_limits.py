@@ -194,7 +194,7 @@ def test_blobs_print_in_the_cli_table_and_json(tiny_duckdb):
 
 
 def test_blobs_show_in_the_notebook_display(tiny_duckdb):
-    from querygpt_jupyter.render.answer import answer_html, answer_text
+    from querygpt_jupyter.faces.render.answer import answer_html, answer_text
 
     answer = qg.run_sql("SELECT b, count(*) AS n FROM blobs GROUP BY b ORDER BY n", db=tiny_duckdb)
     assert answer.error is None

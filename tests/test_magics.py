@@ -8,7 +8,7 @@ import pytest
 from IPython.utils.capture import capture_output
 
 from querygpt_jupyter import errors
-from querygpt_jupyter.magics import reproducible_cell, variable_name
+from querygpt_jupyter.faces.magics import reproducible_cell, variable_name
 from conftest import loaded_shell
 
 VEGALITE = "application/vnd.vegalite.v5+json"

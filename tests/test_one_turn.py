@@ -40,7 +40,7 @@ def _answer_with_a_model_then_lose_it(shell) -> None:
 
 
 def _sidebar_answer(session, question: str):
-    from querygpt_jupyter.widget import ChatWidget
+    from querygpt_jupyter.faces.widget import ChatWidget
 
     widget = ChatWidget(session)
     try:
@@ -126,7 +126,7 @@ def test_the_sidebar_runs_its_turn_through_run(shell, turns):
 
 
 def test_the_api_and_the_cli_run_their_turns_through_run(home, turns, capsys):
-    from querygpt_jupyter.cli import main
+    from querygpt_jupyter.faces.cli import main
 
     qg.ask("How many cars?", db="demo")
     qg.run_sql("SELECT 1 AS one", db="demo")

@@ -107,7 +107,7 @@ def test_connection_failure_names_host_port_database_never_the_password(pg_serve
 
 
 def test_cli_schema_json_has_keys_and_never_the_password(pg_server):
-    done = subprocess.run([sys.executable, "-m", "querygpt_jupyter.cli", "schema", "--db", pg_server.url, "--json"],
+    done = subprocess.run([sys.executable, "-m", "querygpt_jupyter.faces.cli", "schema", "--db", pg_server.url, "--json"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert pg_server.password not in done.stdout + done.stderr
@@ -331,6 +331,6 @@ def test_the_product_never_prints_the_password(pg_server, tmp_path):
     for args in (["sql", "SELECT * FROM nope", "--db", pg_server.url, "--json"],
                  ["sql", "DELETE FROM orders", "--db", pg_server.url],
                  ["ask", "Average horsepower by origin", "--db", pg_server.url]):
-        done = subprocess.run([sys.executable, "-m", "querygpt_jupyter.cli", *args], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "querygpt_jupyter.faces.cli", *args], capture_output=True,
                               text=True, env=env, timeout=120)
         assert pg_server.password not in done.stdout + done.stderr, args

@@ -13,9 +13,9 @@ from querygpt_jupyter.answer import Answer
 from querygpt_jupyter.config import make_config
 from querygpt_jupyter.events import Event
 from querygpt_jupyter.session import Session
-from querygpt_jupyter.widget import ChatWidget, chat_widget
-from querygpt_jupyter.widget import _view
-from querygpt_jupyter.widget._runner import TurnWorker
+from querygpt_jupyter.faces.widget import ChatWidget, chat_widget
+from querygpt_jupyter.faces.widget import _view
+from querygpt_jupyter.faces.widget._runner import TurnWorker
 
 STATIC = Path(__file__).resolve().parent.parent / "querygpt_jupyter" / "static"
 

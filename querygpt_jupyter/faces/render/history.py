@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 import html
 
-from ..history.records import TurnRecord
+from ...history.records import TurnRecord
 
 
 def _line(record: TurnRecord) -> str:

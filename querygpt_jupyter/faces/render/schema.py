@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 
-from ..connections.catalog import Catalog
+from ...connections.catalog import Catalog
 
 
 def catalog_text(catalog: Catalog) -> str:

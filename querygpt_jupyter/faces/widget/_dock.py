@@ -6,7 +6,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ...session import Session
     from ._chat import ChatWidget
 
 SIDEBAR_TITLE = "QueryGPT"
@@ -19,7 +19,7 @@ _sidecars: "weakref.WeakKeyDictionary[Session, Any]" = weakref.WeakKeyDictionary
 def notebook_session(shell: Any = None) -> "Session":
     """The kernel's session, loading the extension first if `%load_ext` was not run, so that
     `%%ask` cells and the chat share one conversation (and the inserted `%%ask --sql` cells run)."""
-    from ..session import current_session
+    from ...session import current_session
 
     session = current_session()
     if session is not None:
@@ -29,7 +29,7 @@ def notebook_session(shell: Any = None) -> "Session":
 
         shell = get_ipython()
     if shell is None:
-        from ..errors import UsageError
+        from ...errors import UsageError
 
         raise UsageError("The chat needs a running IPython kernel (a notebook).")
     shell.extension_manager.load_extension("querygpt_jupyter")
@@ -40,7 +40,7 @@ def notebook_session(shell: Any = None) -> "Session":
 
 def chat_widget(session: "Session | None" = None) -> "ChatWidget":
     """The chat of this kernel's conversation (created on first use)."""
-    from ..charts.render import warm_up
+    from ...charts.render import warm_up
     from ._chat import ChatWidget
 
     session = session or notebook_session()

@@ -7,8 +7,8 @@ import argparse
 import shlex
 from typing import Iterator
 
-from . import errors
-from .history.records import FEEDBACK_KINDS
+from .. import errors
+from ..history.records import FEEDBACK_KINDS
 
 
 class _Parser(argparse.ArgumentParser):

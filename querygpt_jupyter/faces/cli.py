@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Sequence
 
-from . import __version__, errors
+from .. import __version__, errors
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo_db(args) -> int:
-    from .connections.demo import build_demo_db
+    from ..connections.demo import build_demo_db
 
     path = build_demo_db(args.path)
     print(f"Wrote the demo database to {path}", file=sys.stderr)
@@ -103,7 +103,7 @@ def _demo_db(args) -> int:
 
 
 def _ask(args) -> int:
-    from .api import ask
+    from ..api import ask
 
     answer = ask(args.question, db=args.db, model=args.model, api_base=args.api_base, key_env=args.key_env,
                  tools=args.tools, on_event=_stderr_progress(args), record_as="cli", **_run_options(args))
@@ -111,14 +111,14 @@ def _ask(args) -> int:
 
 
 def _sql(args) -> int:
-    from .api import run_sql
+    from ..api import run_sql
 
     answer = run_sql(args.sql, db=args.db, record_as="cli", **_run_options(args))
     return _print_answer(answer, args.json, args.chart)
 
 
 def _schema(args) -> int:
-    from .api import schema
+    from ..api import schema
     from .render.schema import catalog_text
 
     catalog = schema(db=args.db)
@@ -127,7 +127,7 @@ def _schema(args) -> int:
 
 
 def _context(args) -> int:
-    from .api import schema_context
+    from ..api import schema_context
 
     ctx = schema_context(_schema_file(args.schema) if args.schema else None, args.question, args.budget,
                          db=None if args.schema else (args.db or "demo"))
@@ -156,7 +156,7 @@ def _schema_file(path: str) -> dict:
 
 
 def _history(args) -> int:
-    from .history.index import default_index
+    from ..history.index import default_index
     from .render.history import records_text
 
     index = default_index()
@@ -185,7 +185,7 @@ def _run_options(args) -> dict:
 
 def _stderr_progress(args):
     if args.json or not sys.stderr.isatty():
-        from .events import ignore
+        from ..events import ignore
 
         return ignore
 
@@ -219,14 +219,14 @@ def _save_chart(answer, path: str) -> None:
     if answer.chart_spec is None:
         print(f"No chart suits this result; {path} was not written.", file=sys.stderr)
         return
-    from .charts.render import save_chart
+    from ..charts.render import save_chart
 
     print(f"Saved the chart to {save_chart(answer.chart_spec, path)}", file=sys.stderr)
 
 
 def _print_error(error: errors.QueryGPTError, as_json: bool, question: str | None = None) -> None:
     if as_json:
-        from .answer import Answer
+        from ..answer import Answer
 
         print(json.dumps(Answer(question=question, error=error).to_dict()))
     else:

@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import Any, Callable
 
-from ..errors import speaking_to
+from ...errors import speaking_to
 
 log = logging.getLogger("querygpt")
 

@@ -17,12 +17,12 @@ from . import _view
 from ._runner import TurnWorker
 
 if TYPE_CHECKING:
-    from ..answer import Answer
-    from ..events import Event
-    from ..session import Session
+    from ...answer import Answer
+    from ...events import Event
+    from ...session import Session
 
 log = logging.getLogger("querygpt")
-_STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+_STATIC = pathlib.Path(__file__).resolve().parent.parent.parent / "static"
 TOKEN_UPDATES_PER_S = 10        # streamed tokens reach the front end at most this often
 STOP_GRACE_S = 3.0              # after this, a stopped turn is shown as stopped even if still unwinding
 
@@ -112,7 +112,7 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _run(self, question: str, overrides: dict, opened: dict, listener) -> "Answer":
         """The turn itself, as `%%ask` runs it (conversation.run_turn); `_finish` adds it to the session."""
-        from ..conversation import prepare_turn, run_turn
+        from ...conversation import prepare_turn, run_turn
 
         conn = overrides.pop("conn", None)
         prepared = opened["turn"] = prepare_turn(self.session, conn, question=question, how="the sidebar's picker",
@@ -136,7 +136,7 @@ class ChatWidget(anywidget.AnyWidget):
             return
         with self._lock:
             if self._worker is worker and self.live is not None:
-                from .. import errors
+                from ... import errors
 
                 error = errors.QueryCancelled("The question was stopped.")
                 self.turns = [*self.turns, {**_view.error_turn(self.live["id"], self.live["question"], error),
@@ -145,8 +145,8 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _finish(self, turn_id: str, prepared, answer: "Answer | None", error: BaseException | None,
                 listener: "_ThrottledListener") -> None:
-        from .. import errors
-        from ..answer import Answer
+        from ... import errors
+        from ...answer import Answer
 
         with self._lock:
             if self._worker is None or self.live is None or self.live.get("id") != turn_id:
@@ -172,8 +172,8 @@ class ChatWidget(anywidget.AnyWidget):
 
     def feedback(self, turn_id: str, kind: str, text: str = "") -> dict | None:
         """Record feedback on a turn through the session (answer + history index); returns what was stored."""
-        from .. import errors
-        from ..conversation import record_feedback
+        from ... import errors
+        from ...conversation import record_feedback
 
         answer = self._answers.get(turn_id)
         if answer is None:
@@ -191,7 +191,7 @@ class ChatWidget(anywidget.AnyWidget):
 
     def refresh_pickers(self) -> None:
         """Connections and models to offer: what the session knows now."""
-        from ..config import OFFLINE_MODEL
+        from ...config import OFFLINE_MODEL
 
         try:
             names = self.session.connection_names()
@@ -289,7 +289,7 @@ def _cell_for(answer: "Answer", connection: str) -> str:
     """The cell the sidebar inserts: the same reproducible `%%ask --sql` cell `%%ask` inserts."""
     if not answer.sql or answer.error is not None:
         return answer.sql or ""
-    from ..conversation import reproducible_cell, variable_name
+    from ...conversation import reproducible_cell, variable_name
 
     return reproducible_cell(answer, connection or "demo", variable_name(answer.question or ""))
 

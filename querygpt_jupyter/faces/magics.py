@@ -11,10 +11,10 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import errors
-from .conversation import prepare_turn, reproducible_cell, variable_name  # noqa: F401  (re-exported)
-from .history.notebook import METADATA_KEY
-from .session import Session, end_session, start_session
+from .. import errors
+from ..conversation import prepare_turn, reproducible_cell, variable_name  # noqa: F401  (re-exported)
+from ..history.notebook import METADATA_KEY
+from ..session import Session, end_session, start_session
 
 from .subcommands import SUBCOMMANDS, help_text, parse  # the sub-commands' grammars
 
@@ -63,7 +63,7 @@ class AskMagics(Magics):
 
     # -- a question (or SQL) -------------------------------------------------------------------
     def _ask(self, text: str, args, from_cell: bool) -> None:
-        from .conversation import run_turn
+        from ..conversation import run_turn
         from .render.answer import show_answer
         from .render.progress import ProgressLine
 
@@ -123,7 +123,7 @@ class AskMagics(Magics):
         connection a question may go to, the one in use first."""
         from IPython.display import display
 
-        from .connections.introspect import introspect
+        from ..connections.introspect import introspect
         from .render.schema import catalogs_html, catalogs_text
 
         if args.conn or self.session.config.conn:
@@ -141,7 +141,7 @@ class AskMagics(Magics):
     def _cmd_model(self, args) -> None:
         from IPython.display import display
 
-        from .config import OFFLINE_MODEL
+        from ..config import OFFLINE_MODEL
 
         cfg = self.session.config
         if args.key_env is not None:
@@ -151,7 +151,7 @@ class AskMagics(Magics):
         if args.model:
             cfg.model = args.model
         if cfg.model != OFFLINE_MODEL:
-            from .agent.llm import warm_up
+            from ..agent.llm import warm_up
 
             warm_up()
         extras = "".join(f" · {label} {value}" for label, value in (("key from $", cfg.key_env), ("server", cfg.api_base)) if value)
@@ -176,7 +176,7 @@ class AskMagics(Magics):
     def _cmd_history(self, args) -> None:
         from IPython.display import display
 
-        from .history.index import default_index
+        from ..history.index import default_index
         from .render.history import records_html, records_text
 
         notebook = None if args.all else self.session.notebook()
@@ -186,7 +186,7 @@ class AskMagics(Magics):
     def _cmd_search(self, args) -> None:
         from IPython.display import display
 
-        from .history.index import default_index
+        from ..history.index import default_index
         from .render.history import records_html, records_text
 
         records = default_index().search(args.text, limit=20)
@@ -195,7 +195,7 @@ class AskMagics(Magics):
     def _cmd_feedback(self, args) -> None:
         from IPython.display import display
 
-        from .history.notebook import FEEDBACK_KEY
+        from ..history.notebook import FEEDBACK_KEY
 
         answered = [a for a in self.session.answers if a.question]
         if not answered:
@@ -248,16 +248,16 @@ def _warm_up() -> None:
         import duckdb  # noqa: F401
         import pandas  # noqa: F401
         import sqlglot  # noqa: F401
-        from .charts.render import warm_up
+        from ..charts.render import warm_up
 
         warm_up()
 
-        from .config import OFFLINE_MODEL
-        from .session import current_session
+        from ..config import OFFLINE_MODEL
+        from ..session import current_session
 
         session = current_session()
         if session is not None and session.config.model != OFFLINE_MODEL:
-            from .agent.llm import load_litellm
+            from ..agent.llm import load_litellm
 
             load_litellm()
     except Exception:  # warm-up is an optimisation; the real call will report any problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import time
 
-from ..events import Event
+from ...events import Event
 
 _ICONS = {"analyzing": "…", "schema": "🗂", "generating_sql": "✎", "validating": "🛡", "executing": "▶",
           "charting": "📊", "done": "✓", "error": "✗"}

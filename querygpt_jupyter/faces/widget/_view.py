@@ -7,8 +7,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..answer import Answer
-    from ..events import Event
+    from ...answer import Answer
+    from ...events import Event
 
 PREVIEW_ROWS = 10     # rows of the result table shown in the sidebar
 MAX_TOKENS_SHOWN = 4_000
@@ -87,7 +87,7 @@ def chart_view(answer: "Answer", style: dict | None = None) -> dict | None:
     spec = answer.chart_spec
     if spec is None:
         return None
-    from ..charts.render import resized, spec_to_svg
+    from ...charts.render import resized, spec_to_svg
 
     style = style or {}
     width = int(style.get("width") or 0)

@@ -6,7 +6,7 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..answer import Answer
+    from ...answer import Answer
 
 TABLE_HEAD_ROWS = 10
 
@@ -132,7 +132,7 @@ def chart_bundle(answer: "Answer") -> dict | None:
     """The raw mimebundle of the answer's chart, or None."""
     if answer.chart_spec is None:
         return None
-    from ..charts.render import spec_mimebundle
+    from ...charts.render import spec_mimebundle
 
     return spec_mimebundle(answer.chart_spec, answer.chart_description or "Chart")
 
