@@ -83,3 +83,24 @@ def test_a_phrase_the_index_does_not_spell_is_refused(stores, question):
     _, catalog = stores
     with pytest.raises(AgentFailure):
         OfflinePlanner().plan(question, catalog, None)
+
+
+def test_several_words_of_one_stored_value_name_it(tmp_path):
+    """`new york` is 'New York City' when no value is spelled `new york` and no other holds the run."""
+    path = tmp_path / "trips.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE trips (id INTEGER PRIMARY KEY, city TEXT, fare REAL)")
+    cities = [f"{p} {s}" for p, s in product(PREFIXES[:10], SUFFIXES[:5])] + ["New York City", "Glen Cove North", "Glen Cove South"]
+    con.executemany("INSERT INTO trips (city, fare) VALUES (?, ?)",
+                    [(c, 1.0) for c in cities] + [("New York City", 2.0)] * 4)
+    con.commit()
+    con.close()
+    adapter = open_connection(str(path), ())
+    catalog = introspect(adapter)
+    plan = OfflinePlanner().plan("How many trips in new york?", catalog, None)
+    assert plan.sql.endswith("""WHERE "city" = 'New York City'""")
+    assert run_blocking(adapter, plan.sql, 30).iloc[0, 0] == 5
+    for question in ("How many trips in glen cove?",   # two stored values hold `glen cove`
+                     "How many trips in york?"):      # one word of a value is not the value
+        with pytest.raises(AgentFailure):
+            OfflinePlanner().plan(question, catalog, None)

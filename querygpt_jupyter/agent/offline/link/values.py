@@ -2,7 +2,9 @@
 
 Looked up in the catalogue's samples and its values index (the most frequent distinct values of
 every text column, built at introspection), then, for text columns whose samples may be incomplete,
-with one probe call per column. A value of several columns must be told apart by the question.
+with one probe call per column. Several words may also name the one stored value whose words
+they are a run of (`new york` → 'New York City'). A value of several columns must be told apart by
+the question.
 """
 from __future__ import annotations
 
@@ -123,6 +125,8 @@ def link_values(links: Links, table: Table, question: str, probe: ValueProbe | N
         matches = _dedupe(m for form in exact for m in index.get(form, ()))
         if not matches:
             matches = _dedupe(m for form in variants for m in index.get(form, ()))
+        if not matches and end - start >= 2:
+            matches = _token_match(index, exact[0])
         if not matches:
             continue
         if len({c.name for c, _ in matches}) > 1 and strict:
@@ -134,6 +138,15 @@ def link_values(links: Links, table: Table, question: str, probe: ValueProbe | N
         column, value = matches[0]  # several entries left: one column storing two spellings
         spans.append(links.claim(Span("value", start, end, (column, value))))
     return spans
+
+
+def _token_match(index: dict[str, list[tuple[Column, Any]]], words: str) -> list[tuple[Column, Any]]:
+    """Several words that are a run of the words of exactly one stored value: `new york` →
+    'New York City'. Two values holding the run (`port` of 'Port Haven' and 'Port Bay') are no
+    match: the question does not say which."""
+    found = _dedupe(entry for key, entries in index.items() if f" {words} " in f" {key} " and key != words
+                    for entry in entries)
+    return found if len({(c.name, str(v).lower()) for c, v in found}) == 1 else []
 
 
 def _dedupe(matches: Iterable[tuple[Column, Any]]) -> list[tuple[Column, Any]]:
