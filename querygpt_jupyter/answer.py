@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .context.kept import SchemaKept
     from .errors import QueryGPTError
 
 
@@ -74,6 +75,7 @@ class Answer:
     attempts: list[Attempt] = field(default_factory=list)   # the model's candidates, in order
     notes: list[str] = field(default_factory=list)       # e.g. "Transpiled from mysql to duckdb."
     prompt_tokens_first_call: int = 0
+    schema_kept: "SchemaKept | None" = None   # what the prompt's schema context kept and why (developer view)
     turn_id: str = field(default_factory=new_turn_id)   # the id of its record (history, notebook metadata)
     conversation_id: str | None = None
     feedback: dict | None = None          # {"kind": correct|partial|wrong|suggestion, "text": ...}

@@ -136,9 +136,13 @@ def test_refusal_names_the_ambiguous_columns(world):
     assert "temp_max" in refusal.message and "temp_min" in refusal.message
 
 
-def test_without_a_probe_only_sample_values_are_known(world):
+def test_without_a_probe_only_sample_and_indexed_values_are_known(world):
+    assert "Houston" in world.catalog.values["airports"]["city"]          # among the 100 most frequent
+    plan = planner.plan("How many airports are in the city of Houston?", world.catalog, None)
+    assert plan.sql.endswith("""WHERE "city" = 'Houston'""")
+    assert "Reno" not in world.catalog.values["airports"]["city"]         # one of 2,674: neither sampled nor indexed
     with pytest.raises(AgentFailure):
-        planner.plan("How many airports are in the city of Houston?", world.catalog, None)
+        planner.plan("How many airports are in the city of Reno?", world.catalog, None)
     plan = planner.plan("How many cars from Japan?", world.catalog, None)
     assert "'Japan'" in plan.sql
 

@@ -91,8 +91,8 @@ class ModelPlanner:
         self.client.check_ready()
         tools = self._tools_wanted()
         budget = _Budget(self.limits)
-        messages = [{"role": "system", "content": prompts.system_prompt(catalog, question, self.notes, tools=tools,
-                                                                        examples=self.examples)},
+        system, kept = prompts.system_prompt_kept(catalog, question, self.notes, tools=tools, examples=self.examples)
+        messages = [{"role": "system", "content": system},
                     *prompts.conversation(list(history)), {"role": "user", "content": question}]
         attempts: list[Attempt] = []
         first_prompt_tokens = 0
@@ -135,7 +135,7 @@ class ModelPlanner:
             if on_attempt:
                 on_attempt(attempts[-1])
             return Plan(checked, explanation or "", CHART_HINTS.get(chart, chart), budget.usage(), tuple(attempts),
-                        transpiled_from, first_prompt_tokens, budget.model_ms)
+                        transpiled_from, first_prompt_tokens, budget.model_ms, schema_kept=kept)
         detail = f" Last error: {last_error.label}: {last_error}" if last_error else ""
         reason = budget.exhausted()
         raise errors.AgentFailure(

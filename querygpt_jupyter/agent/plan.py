@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..connections.catalog import Catalog
+    from ..context.kept import SchemaKept
     from .options import TurnOptions
 
 log = logging.getLogger("querygpt")
@@ -40,6 +41,7 @@ class Plan:
     transpiled_from: str | None = None   # the dialect the model wrote in, when not the engine's
     prompt_tokens_first_call: int = 0
     model_ms: float | None = None        # time spent waiting for the model
+    schema_kept: "SchemaKept | None" = None   # what the prompt's schema context kept, when it pruned
 
 
 class Planner(Protocol):

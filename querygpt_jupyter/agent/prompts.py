@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..connections.catalog import Catalog, Table
+
+if TYPE_CHECKING:
+    from ..context.kept import SchemaKept
 
 # the engine's name as a person (and a model) knows it, per sqlglot dialect
 ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB",
@@ -102,16 +106,23 @@ def schema_text(catalog: Catalog, question: str = "") -> tuple[str, bool]:
     """DDL for the whole schema, or — when that is over budget — the schema context for the
     question (querygpt_jupyter.context: ranked tables and columns, matched values, join paths)
     within SCHEMA_TOKEN_BUDGET tokens. Returns (text, pruned)."""
+    text, kept = schema_text_kept(catalog, question)
+    return text, kept is not None
+
+
+def schema_text_kept(catalog: Catalog, question: str = "") -> tuple[str, "SchemaKept | None"]:
+    """`schema_text`, with what the schema context kept and why (None: the whole schema)."""
     from ..context import schema_context
+    from ..context.kept import SchemaKept
     from ..context.tokens import count_tokens
 
     if 3 * sum(len(t.columns) for t in catalog.tables) <= SCHEMA_TOKEN_BUDGET:   # else it cannot fit
         full = "\n\n".join(table_ddl(t) for t in catalog.tables)
         if count_tokens(full) <= SCHEMA_TOKEN_BUDGET:
-            return full, False
+            return full, None
     note = "\n\n-- Only the tables and columns most related to the question are shown; list_tables and describe_table show the rest."
     context = schema_context(catalog, question, SCHEMA_TOKEN_BUDGET - count_tokens(note))
-    return context.text + note, True
+    return context.text + note, SchemaKept.of(context, len(catalog.tables))
 
 
 def rank_tables(catalog: Catalog, question: str) -> list[Table]:
@@ -131,8 +142,15 @@ def rank_tables(catalog: Catalog, question: str) -> list[Table]:
 
 def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True,
                   examples: tuple[tuple[str, str], ...] = ()) -> str:
+    return system_prompt_kept(catalog, question, notes, tools, examples)[0]
+
+
+def system_prompt_kept(catalog: Catalog, question: str = "", notes: str = "", tools: bool = True,
+                       examples: tuple[tuple[str, str], ...] = ()) -> tuple[str, "SchemaKept | None"]:
+    """The system prompt, and what its schema context kept (None when the whole schema is in it)."""
     engine = ENGINE_NAMES.get(catalog.dialect, catalog.dialect)
-    schema, pruned = schema_text(catalog, question)
+    schema, kept = schema_text_kept(catalog, question)
+    pruned = kept is not None
     paths = [] if pruned else join_paths(catalog)   # a pruned schema lists the paths among its tables
     how = (
         "When you have the query, call submit_answer with the SQL, an optional chart hint and one sentence "
@@ -157,7 +175,7 @@ def system_prompt(catalog: Catalog, question: str = "", notes: str = "", tools: 
     if examples:
         parts.append("Questions answered correctly on this database before (the analyst confirmed them):\n" + "\n".join(
             f"Q: {' '.join((q or '').split())}\nSQL: {' '.join(sql.split())}" for q, sql in examples))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts), kept
 
 
 def conversation(history: list[PriorTurn]) -> list[dict]:

@@ -177,6 +177,7 @@ def _plan_stage(turn: _Turn, question: str, catalog, adapter: "Adapter", options
         answer.timings["model"] = plan.model_ms   # part of generating_sql: the rest is the agent's own work
     answer.usage = plan.usage or answer.usage
     answer.prompt_tokens_first_call = plan.prompt_tokens_first_call
+    answer.schema_kept = plan.schema_kept
     answer.explanation = plan.explanation if options.explain else ""
     if plan.transpiled_from:
         answer.notes.append(f"Transpiled from {plan.transpiled_from} to {adapter.dialect}.")

@@ -173,7 +173,7 @@ def _coverage_pass(tokens: list[Token], catalog: Catalog, question: str,
         spans = link_columns(links, table)
         link_top(links)
         link_keywords(links)
-        values = link_values(links, table, question, probe, strict=False)
+        values = link_values(links, table, question, probe, strict=False, stored=catalog.values)
         spans += values
         if not spans:
             continue

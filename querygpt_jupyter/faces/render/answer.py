@@ -101,7 +101,9 @@ def _developer_html(answer: "Answer") -> str:
     executed = ""
     if answer.executed_sql and answer.executed_sql != answer.sql:
         executed = f"<details><summary>SQL as executed (with the row cap)</summary>{highlight_sql(answer.executed_sql)}</details>"
-    return f'<div class="qg-meta">{html.escape(meta)}</div><table class="qg-timings">{timings}</table>{attempts}{executed}'
+    kept = f'<div class="qg-meta qg-schema-kept">{html.escape(answer.schema_kept.note())}</div>' if answer.schema_kept else ""
+    return (f'<div class="qg-meta">{html.escape(meta)}</div><table class="qg-timings">{timings}</table>'
+            f'{kept}{attempts}{executed}')
 
 
 def attempts_text(answer: "Answer") -> str:

@@ -63,7 +63,7 @@ def finished_turn(turn_id: str, answer: "Answer", source: str, connection: str |
             "executed_sql": answer.executed_sql or "",
             "dialect": answer.dialect or "",
             "attempts": [a.to_dict() for a in answer.attempts],
-            "notes": list(answer.notes),
+            "notes": list(answer.notes) + ([answer.schema_kept.note()] if answer.schema_kept else []),
             "label": answer.connection or "",
         },
     }

@@ -47,6 +47,6 @@ def link(subject: Subject) -> Mentions:
     link_columns(links, table)
     link_top(links)
     link_keywords(links)
-    link_values(links, table, words.question, words.probe)
+    link_values(links, table, words.question, words.probe, stored=words.catalog.values)
     link_rest(links, table, words.catalog)
     return Mentions(subject, tuple(sorted(links.spans(), key=lambda s: s.start)))

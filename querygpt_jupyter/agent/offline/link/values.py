@@ -1,12 +1,15 @@
 """Stage 3, link — values: runs of words that spell a value stored in a column (`Texas`, `rainy`).
 
-Looked up in the catalogue's samples, then, for text columns whose samples may be incomplete,
-with one probe call per column. A value of several columns must be told apart by the question.
+Looked up in the catalogue's samples and its values index (the most frequent distinct values of
+every text column, built at introspection), then, for text columns whose samples may be incomplete,
+with one probe call per column. Several words may also name the one stored value whose words
+they are a run of (`new york` → 'New York City'). A value of several columns must be told apart by
+the question.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ....connections.catalog import Column, Table
 from ....connections.introspect import SAMPLES_PER_COLUMN
@@ -66,14 +69,22 @@ def _claimable(links: Links, start: int, end: int) -> bool:
         and last.start == end - 1 and last.end == end
 
 
-def _sample_index(table: Table) -> dict[str, list[tuple[Column, Any]]]:
+StoredValues = Mapping[str, Mapping[str, Iterable[Any]]]   # Catalog.values: {table: {column: values}}
+
+
+def _sample_index(table: Table, stored: StoredValues | None = None) -> dict[str, list[tuple[Column, Any]]]:
+    """Each text column's samples and indexed values, by lower-cased and by normalised spelling
+    (exact and case-folded matches only: a run of words names a value only if it spells it)."""
     index: dict[str, list[tuple[Column, Any]]] = defaultdict(list)
     for column in table.columns:
         if column.is_text:
-            for value in column.samples:
+            name, source = origin(table, column)
+            indexed = (stored or {}).get(name, {}).get(source, ())
+            for value in dict.fromkeys((*column.samples, *indexed)):
                 if isinstance(value, str):
-                    index[value.lower()].append((column, value))
-                    index[normalised(value)].append((column, value))
+                    for key in {value.lower(), normalised(value)}:
+                        if (column, value) not in index[key]:
+                            index[key].append((column, value))
     return index
 
 
@@ -82,8 +93,9 @@ def samples_incomplete(column: Column) -> bool:
 
 
 def link_values(links: Links, table: Table, question: str, probe: ValueProbe | None,
-                strict: bool = True) -> list[Span]:
-    """Claim stored values: each run of free words is looked up in the samples and, for text
+                strict: bool = True, stored: StoredValues | None = None) -> list[Span]:
+    """Claim stored values: each run of free words is looked up in the samples, the values index
+    (`stored`, the catalogue's) and, for text
     columns whose samples may be incomplete, with one probe call per column. A value found in two
     columns belongs to the column named right before it (`city of Houston`) or, right after the
     table's noun (`lake Michigan`), to the table's name column; else it refuses — unless not
@@ -91,7 +103,7 @@ def link_values(links: Links, table: Table, question: str, probe: ValueProbe | N
     grams = _value_ngrams(links, question)
     if not grams:
         return []
-    index = _sample_index(table)
+    index = _sample_index(table, stored)
     singulars = {start: links.tokens[start].stem for start, end, _, _ in grams
                  if end - start == 1 and links.tokens[start].stem != links.tokens[start].text}
     if probe is not None:
@@ -113,6 +125,8 @@ def link_values(links: Links, table: Table, question: str, probe: ValueProbe | N
         matches = _dedupe(m for form in exact for m in index.get(form, ()))
         if not matches:
             matches = _dedupe(m for form in variants for m in index.get(form, ()))
+        if not matches and end - start >= 2:
+            matches = _token_match(index, exact[0])
         if not matches:
             continue
         if len({c.name for c, _ in matches}) > 1 and strict:
@@ -124,6 +138,15 @@ def link_values(links: Links, table: Table, question: str, probe: ValueProbe | N
         column, value = matches[0]  # several entries left: one column storing two spellings
         spans.append(links.claim(Span("value", start, end, (column, value))))
     return spans
+
+
+def _token_match(index: dict[str, list[tuple[Column, Any]]], words: str) -> list[tuple[Column, Any]]:
+    """Several words that are a run of the words of exactly one stored value: `new york` →
+    'New York City'. Two values holding the run (`port` of 'Port Haven' and 'Port Bay') are no
+    match: the question does not say which."""
+    found = _dedupe(entry for key, entries in index.items() if f" {words} " in f" {key} " and key != words
+                    for entry in entries)
+    return found if len({(c.name, str(v).lower()) for c, v in found}) == 1 else []
 
 
 def _dedupe(matches: Iterable[tuple[Column, Any]]) -> list[tuple[Column, Any]]:
