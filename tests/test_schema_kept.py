@@ -9,8 +9,8 @@ import pytest
 import querygpt_jupyter as qg
 from fakes.openai_server import Reply, ScriptedOpenAIServer
 from querygpt_jupyter.agent.prompts import SCHEMA_TOKEN_BUDGET
-from querygpt_jupyter.render.answer import answer_html
-from querygpt_jupyter.widget._view import finished_turn
+from querygpt_jupyter.faces.render.answer import answer_html
+from querygpt_jupyter.faces.widget._view import finished_turn
 
 FILLER_TABLES = 120
 SQL = 'SELECT "region", SUM("amount") AS total FROM "sales_orders" GROUP BY "region" ORDER BY total DESC'
