@@ -50,7 +50,10 @@ def aggregation_query(choice: "ChartChoice", checked: exp.Expression) -> exp.Sel
     function = {"sum": exp.Sum, "mean": exp.Avg}.get(choice.aggregate)
     if function is None:
         return None
-    source = exp.Subquery(this=checked.copy(), alias=exp.TableAlias(this=exp.to_identifier("_qg_chart")))
+    inner = checked.copy()
+    if isinstance(inner, exp.Select) and not inner.args.get("limit") and not inner.args.get("offset"):
+        inner.set("order", None)     # no meaning inside a GROUP BY's source; some engines refuse it there
+    source = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("_qg_chart")))
     columns = [exp.column(k, quoted=True) for k in keys]
     measure = exp.alias_(function(this=exp.column(choice.y, quoted=True)), choice.y, quoted=True)
     rows = exp.alias_(exp.Count(this=exp.Star()), ROWS_COLUMN, quoted=True)
