@@ -167,3 +167,17 @@ def test_the_model_is_told_it_writes_spark_sql_and_its_answer_runs_on_spark(spar
     assert answer.df.values.tolist() == [["USA", 254], ["Japan", 79], ["Europe", 73]]
     system = scripted_llm.calls[0]["messages"][0]["content"]
     assert "Spark SQL" in system and "dialect: spark" in system
+
+
+def test_a_chart_of_a_table_cut_at_the_cap_is_aggregated_in_spark(spark):
+    """The stocks table has more rows than the cap: the mean price per symbol is Spark's over
+    every row, one row per bar comes back, and the note says the chart covers all rows."""
+    answer = qg.run_sql("SELECT symbol, price FROM stocks", db=spark.url, max_rows=100,
+                        question="average price by symbol")
+    assert answer.error is None, answer.error
+    assert answer.truncated and len(answer.df) == 100
+    full = qg.run_sql("SELECT symbol, AVG(price) AS price, COUNT(*) AS n FROM stocks GROUP BY symbol", db=spark.url)
+    drawn = {row["symbol"]: row["price"] for row in answer.chart_spec["data"]["values"]}
+    assert drawn == pytest.approx(dict(zip(full.df["symbol"], full.df["price"])))
+    assert f"Averaged all {int(full.df['n'].sum()):,} rows per symbol" in answer.chart_note
+    assert "the table shows the first 100" in answer.chart_note

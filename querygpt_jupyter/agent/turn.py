@@ -32,6 +32,7 @@ class _Turn:
         self.answer = answer
         self.listener = listener
         self.started = time.perf_counter()
+        self.checked = None     # the checked query that ran (before the row cap): a chart may aggregate over it
 
     def emit(self, stage: str, message: str, **data) -> None:
         event = Event(stage, message, data, (time.perf_counter() - self.started) * 1000)
@@ -181,7 +182,7 @@ def _plan_stage(turn: _Turn, question: str, catalog, adapter: "Adapter", options
     answer.explanation = plan.explanation if options.explain else ""
     if plan.transpiled_from:
         answer.notes.append(f"Transpiled from {plan.transpiled_from} to {adapter.dialect}.")
-    _chart_stage(turn, options, question, plan.chart_hint)
+    _chart_stage(turn, options, question, plan.chart_hint, adapter)
 
 
 def _summary_stage(answer: Answer, options: TurnOptions) -> None:
@@ -207,6 +208,7 @@ def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptio
         result = run_query(adapter, checked, max_rows=options.max_rows, timeout_s=options.timeout_s,
                            byte_caps=options.byte_caps)
     answer.df, answer.truncated, answer.executed_sql = result.df, result.truncated, result.sql
+    turn.checked = checked
     answer.notes.extend(note for note in result.notes if note not in answer.notes)
     return checked
 
@@ -214,20 +216,24 @@ def _check_and_run(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptio
 def _check_run_chart(turn: _Turn, sql: str, adapter: "Adapter", options: TurnOptions, question: str,
                      chart_hint: str | None) -> None:
     _check_and_run(turn, sql, adapter, options)
-    _chart_stage(turn, options, question, chart_hint)
+    _chart_stage(turn, options, question, chart_hint, adapter)
 
 
-def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: str | None) -> None:
+def _chart_stage(turn: _Turn, options: TurnOptions, question: str, chart_hint: str | None,
+                 adapter: "Adapter | None" = None) -> None:
     answer = turn.answer
+    engine = (adapter, turn.checked) if adapter is not None and turn.checked is not None else None
     if options.chart and answer.df is not None and len(answer.df):   # hint "none": only a why-not note
         if options.defer_chart:
-            answer.defer_chart(lambda a: _chart(a, question, chart_hint, options))
+            answer.defer_chart(lambda a: _chart(a, question, chart_hint, options, engine))
             return
         with turn.stage("charting", "Choosing a chart…"):
-            _chart(answer, question, chart_hint, options)
+            _chart(answer, question, chart_hint, options, engine)
 
 
-def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions) -> None:
+def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions, engine=None) -> None:
+    """`engine` (adapter, checked query): when the table was cut at the row cap, a chart that
+    aggregates is computed there over every row (charts/pushdown.py)."""
     from ..charts.choose import decide_chart, describe_chart, prepare_data
     from ..charts.render import build_spec
 
@@ -236,10 +242,36 @@ def _chart(answer: Answer, question: str, hint: str | None, options: TurnOptions
     if choice is None:
         answer.chart_note = why_not
         return
-    data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
+    if answer.truncated:
+        choice, data = _chart_of_truncated(answer, choice, options, engine)
+    else:
+        data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
     answer.chart_spec = build_spec(choice, data)
     answer.chart_note = choice.note
     answer.chart_description = describe_chart(choice, len(data))
+
+
+def _chart_of_truncated(answer: Answer, choice, options: TurnOptions, engine):
+    """The chart's aggregation run in the engine over all rows, or the first rows with a note saying so."""
+    import dataclasses
+
+    from ..charts import pushdown
+    from ..charts.choose import prepare_data
+
+    shown = len(answer.df)
+    if engine is not None and pushdown.aggregation_query(choice, engine[1]) is not None:
+        try:
+            result = pushdown.run_aggregation(choice, engine[1], engine[0], max_groups=options.max_chart_rows,
+                                              timeout_s=options.timeout_s, allowed_paths=options.allowed_paths)
+        except errors.QueryGPTError as error:   # the table stands; the chart falls back to its rows
+            log.info("querygpt: the chart's aggregation could not run in the engine: %s", error)
+            result = None
+        if result is not None:
+            why_not = pushdown.why_not_part(choice, answer.df, options.max_chart_rows)
+            return pushdown.chart_over_all_rows(choice, result, why_not, shown, options.max_chart_rows)
+    data = prepare_data(choice, answer.df, max_rows=options.max_chart_rows)
+    note = " ".join(n for n in (choice.note, pushdown.first_rows_note(shown)) if n)
+    return dataclasses.replace(choice, note=note), data
 
 
 # -- replay: a question asked before on this schema reuses its recorded SQL ------------------------
