@@ -93,3 +93,13 @@ def loaded_shell():
         shell.reset()
         shell.rl_next_input = None
         InteractiveShell.clear_instance()
+
+
+def run_cell_ok(shell, code):
+    """Run `code` in `shell`, require it to succeed, and return what it displayed and printed."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        result = shell.run_cell(code)
+    assert result.success, result.error_in_exec or result.error_before_exec
+    return captured

@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 
 import querygpt_jupyter as qg
 from conftest import BIN, loaded_shell
+from conftest import run_cell_ok as run
 from fakes.openai_server import Reply, ScriptedOpenAIServer
 from querygpt_jupyter.history.index import HistoryIndex, default_index
 from querygpt_jupyter.history.records import TurnRecord
@@ -27,13 +28,6 @@ GOOD = 'SELECT "Origin", COUNT(*) AS n FROM cars GROUP BY "Origin" ORDER BY n DE
 def shell(home):
     with loaded_shell() as shell:
         yield shell
-
-
-def run(shell, code):
-    with capture_output() as captured:
-        result = shell.run_cell(code)
-    assert result.success, result.error_in_exec or result.error_before_exec
-    return captured
 
 
 def record(question="How many cars?", **overrides) -> TurnRecord:

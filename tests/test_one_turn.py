@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from IPython.utils.capture import capture_output
 
 import querygpt_jupyter as qg
 from conftest import loaded_shell
+from conftest import run_cell_ok as run
 from fakes.openai_server import Reply, ScriptedOpenAIServer
 from querygpt_jupyter.agent import turn as turn_module
 
@@ -21,13 +21,6 @@ QUESTION = "How many cars per origin?"
 def shell(home):
     with loaded_shell() as shell:
         yield shell
-
-
-def run(shell, code):
-    with capture_output() as captured:
-        result = shell.run_cell(code)
-    assert result.success, result.error_in_exec or result.error_before_exec
-    return captured
 
 
 def _answer_with_a_model_then_lose_it(shell) -> None:
